@@ -1,0 +1,188 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from . import complaint_pb2 as _complaint_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ComplaintReceived(_message.Message):
+    __slots__ = ("complaint", "history")
+    COMPLAINT_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    complaint: _complaint_pb2.Complaint
+    history: _complaint_pb2.CustomerHistory
+    def __init__(self, complaint: _Optional[_Union[_complaint_pb2.Complaint, _Mapping]] = ..., history: _Optional[_Union[_complaint_pb2.CustomerHistory, _Mapping]] = ...) -> None: ...
+
+class CustomerFollowedUp(_message.Message):
+    __slots__ = ("complaint_id", "follow_up_id", "channel", "body", "received_at")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_UP_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    follow_up_id: str
+    channel: _complaint_pb2.Channel
+    body: str
+    received_at: _timestamp_pb2.Timestamp
+    def __init__(self, complaint_id: _Optional[str] = ..., follow_up_id: _Optional[str] = ..., channel: _Optional[_Union[_complaint_pb2.Channel, str]] = ..., body: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ComplaintRouted(_message.Message):
+    __slots__ = ("complaint_id", "team", "owner", "owner_is_duty_lead", "priority", "sla_policy", "rule_id", "rule_set_version", "explanation", "tags", "keep_informed", "required_skills", "sector")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    OWNER_IS_DUTY_LEAD_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    SLA_POLICY_FIELD_NUMBER: _ClassVar[int]
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    RULE_SET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    KEEP_INFORMED_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_SKILLS_FIELD_NUMBER: _ClassVar[int]
+    SECTOR_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    team: str
+    owner: str
+    owner_is_duty_lead: bool
+    priority: _complaint_pb2.Priority
+    sla_policy: str
+    rule_id: str
+    rule_set_version: str
+    explanation: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    keep_informed: _containers.RepeatedScalarFieldContainer[str]
+    required_skills: _containers.RepeatedScalarFieldContainer[str]
+    sector: str
+    def __init__(self, complaint_id: _Optional[str] = ..., team: _Optional[str] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., rule_id: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., explanation: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., keep_informed: _Optional[_Iterable[str]] = ..., required_skills: _Optional[_Iterable[str]] = ..., sector: _Optional[str] = ...) -> None: ...
+
+class OwnerAssigned(_message.Message):
+    __slots__ = ("complaint_id", "owner", "team", "status", "accept_by")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_BY_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    owner: str
+    team: str
+    status: _complaint_pb2.ComplaintStatus
+    accept_by: _timestamp_pb2.Timestamp
+    def __init__(self, complaint_id: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ..., accept_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SlaClock(_message.Message):
+    __slots__ = ("name", "started_at", "due_at", "state", "stopped_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    started_at: _timestamp_pb2.Timestamp
+    due_at: _timestamp_pb2.Timestamp
+    state: str
+    stopped_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[str] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SlaClocksStarted(_message.Message):
+    __slots__ = ("complaint_id", "policy", "clocks")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    CLOCKS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    policy: str
+    clocks: _containers.RepeatedCompositeFieldContainer[SlaClock]
+    def __init__(self, complaint_id: _Optional[str] = ..., policy: _Optional[str] = ..., clocks: _Optional[_Iterable[_Union[SlaClock, _Mapping]]] = ...) -> None: ...
+
+class SlaClockStopped(_message.Message):
+    __slots__ = ("complaint_id", "clock")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    clock: SlaClock
+    def __init__(self, complaint_id: _Optional[str] = ..., clock: _Optional[_Union[SlaClock, _Mapping]] = ...) -> None: ...
+
+class SlaBreached(_message.Message):
+    __slots__ = ("complaint_id", "clock", "owner", "team")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    clock: SlaClock
+    owner: str
+    team: str
+    def __init__(self, complaint_id: _Optional[str] = ..., clock: _Optional[_Union[SlaClock, _Mapping]] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+
+class NotificationSent(_message.Message):
+    __slots__ = ("complaint_id", "notification_id", "channel", "recipient", "template", "language", "sent_at", "trigger_event_id")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    notification_id: str
+    channel: str
+    recipient: str
+    template: str
+    language: str
+    sent_at: _timestamp_pb2.Timestamp
+    trigger_event_id: str
+    def __init__(self, complaint_id: _Optional[str] = ..., notification_id: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[str] = ..., template: _Optional[str] = ..., language: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trigger_event_id: _Optional[str] = ...) -> None: ...
+
+class NotificationFailed(_message.Message):
+    __slots__ = ("complaint_id", "notification_id", "channel", "recipient", "template", "reason", "attempts", "trigger_event_id")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    notification_id: str
+    channel: str
+    recipient: str
+    template: str
+    reason: str
+    attempts: int
+    trigger_event_id: str
+    def __init__(self, complaint_id: _Optional[str] = ..., notification_id: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[str] = ..., template: _Optional[str] = ..., reason: _Optional[str] = ..., attempts: _Optional[int] = ..., trigger_event_id: _Optional[str] = ...) -> None: ...
+
+class DeadLetter(_message.Message):
+    __slots__ = ("source_topic", "partition", "offset", "reason", "original_value", "original_headers", "service", "failed_at")
+    class OriginalHeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SOURCE_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_HEADERS_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_AT_FIELD_NUMBER: _ClassVar[int]
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    original_value: bytes
+    original_headers: _containers.ScalarMap[str, str]
+    service: str
+    failed_at: _timestamp_pb2.Timestamp
+    def __init__(self, source_topic: _Optional[str] = ..., partition: _Optional[int] = ..., offset: _Optional[int] = ..., reason: _Optional[str] = ..., original_value: _Optional[bytes] = ..., original_headers: _Optional[_Mapping[str, str]] = ..., service: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

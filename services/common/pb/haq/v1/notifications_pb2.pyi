@@ -1,0 +1,48 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListDeliveriesRequest(_message.Message):
+    __slots__ = ("complaint_id",)
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    def __init__(self, complaint_id: _Optional[str] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("notification_id", "complaint_id", "channel", "recipient", "template", "language", "status", "attempts", "last_error", "updated_at", "trigger_event_id")
+    NOTIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    notification_id: str
+    complaint_id: str
+    channel: str
+    recipient: str
+    template: str
+    language: str
+    status: str
+    attempts: int
+    last_error: str
+    updated_at: _timestamp_pb2.Timestamp
+    trigger_event_id: str
+    def __init__(self, notification_id: _Optional[str] = ..., complaint_id: _Optional[str] = ..., channel: _Optional[str] = ..., recipient: _Optional[str] = ..., template: _Optional[str] = ..., language: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trigger_event_id: _Optional[str] = ...) -> None: ...
+
+class ListDeliveriesResponse(_message.Message):
+    __slots__ = ("deliveries",)
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,227 @@
+"""The process shape every Haq service shares: a faust worker that also runs the service's gRPC
+server and outbox relay, exposes /metrics and /healthz, and reports SERVING once its consumer
+group has its partitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from faust.types import EventT
+from mode import Service
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from tenacity import Retrying, stop_after_attempt, wait_exponential
+
+from . import topics
+from .codec import Envelope, EventDecodeError, decode, new_event
+from .db import ProcessedEvent
+from .grpc_server import GrpcServer
+from .logs import configure_logging, logging_config
+from .outbox import OutboxRelay, stage
+from .pb.haq.v1 import events_pb2
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVENTS_CONSUMED = Counter(
+    "haq_events_consumed_total", "Lifecycle events handled", ["service", "consumer", "type", "outcome"]
+)
+HANDLE_SECONDS = Histogram(
+    "haq_event_handle_seconds", "Time to apply one consumed event", ["service", "consumer"]
+)
+
+
+def make_app(service: str, settings: Settings) -> faust.App:
+    brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(","))
+    return faust.App(
+        f"haq-{service}",
+        broker=brokers,
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        datadir=str(settings.data_dir / f"faust-{service}"),
+        web_enabled=True,
+        web_bind=settings.http_host,
+        web_port=settings.http_port(service),
+        web_host=settings.http_host,
+        broker_max_poll_interval=settings.kafka_max_poll_interval_s,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
+        broker_request_timeout=settings.kafka_request_timeout_s,
+        consumer_auto_offset_reset="earliest",
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        producer_acks=-1,
+    )
+
+
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+class ServiceRuntime(Service):
+    """Starts and stops the gRPC server and the outbox relay with the faust worker."""
+
+    def __init__(self, name: str, grpc_server: GrpcServer | None, relay: OutboxRelay | None, **kw: Any):
+        super().__init__(**kw)
+        self.service_name = name
+        self.grpc_server = grpc_server
+        self.relay = relay
+
+    async def on_start(self) -> None:
+        if self.relay is not None:
+            self.relay.start()
+        if self.grpc_server is not None:
+            self.grpc_server.start()
+            log.info("%s gRPC listening on port %d", self.service_name, self.grpc_server.port)
+
+    async def on_stop(self) -> None:
+        if self.grpc_server is not None:
+            await asyncio.to_thread(self.grpc_server.stop)
+        if self.relay is not None:
+            await asyncio.to_thread(self.relay.stop)
+
+
+class EventConsumer:
+    """Applies each lifecycle event once: the handler's changes, any events it stages in the outbox
+    and the processed-event marker are committed in one transaction."""
+
+    def __init__(self, name: str, service: str, engine: Engine, relay: OutboxRelay | None):
+        self.name = name
+        self.service = service
+        self.engine = engine
+        self.relay = relay
+
+    def apply(self, envelope: Envelope, handler: Callable[[Session, Envelope], None]) -> bool:
+        with HANDLE_SECONDS.labels(self.service, self.name).time(), Session(self.engine) as session:
+            if session.get(ProcessedEvent, (self.name, envelope.id)) is not None:
+                EVENTS_CONSUMED.labels(self.service, self.name, envelope.name, "duplicate").inc()
+                return False
+            handler(session, envelope)
+            session.add(ProcessedEvent(consumer=self.name, event_id=envelope.id))
+            try:
+                session.commit()
+            except IntegrityError:  # applied concurrently by another worker of the same group
+                session.rollback()
+                EVENTS_CONSUMED.labels(self.service, self.name, envelope.name, "duplicate").inc()
+                return False
+        EVENTS_CONSUMED.labels(self.service, self.name, envelope.name, "applied").inc()
+        if self.relay is not None:
+            self.relay.wake()
+        return True
+
+    def dead_letter(self, event: EventT, reason: str) -> None:
+        """Record refused input, with its original bytes, on the dead-letter topic (via the outbox)."""
+        msg = event.message
+        headers = {
+            (k.decode() if isinstance(k, bytes) else str(k)): (
+                v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+            )
+            for k, v in (event.headers.items() if isinstance(event.headers, dict) else event.headers or [])
+        }
+        letter = events_pb2.DeadLetter(
+            source_topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            reason=reason,
+            original_value=event.value if isinstance(event.value, bytes) else bytes(event.value or b""),
+            original_headers=headers,
+            service=self.service,
+        )
+        letter.failed_at.GetCurrentTime()
+        envelope = new_event(
+            letter,
+            source=f"/haq/{self.service}",
+            subject=f"{msg.topic}/{msg.partition}/{msg.offset}",
+            event_id=f"dlq:{self.name}:{msg.topic}:{msg.partition}:{msg.offset}",
+        )
+        with Session(self.engine) as session:
+            if session.get(ProcessedEvent, (self.name, envelope.id)) is None:
+                stage(session, envelope, topics.DEAD_LETTER_TOPIC)
+                session.add(ProcessedEvent(consumer=self.name, event_id=envelope.id))
+                session.commit()
+        EVENTS_CONSUMED.labels(self.service, self.name, "undecodable", "dead_lettered").inc()
+        log.warning("dead-lettered %s/%d@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+        if self.relay is not None:
+            self.relay.wake()
+
+
+def lifecycle_agent(
+    app: faust.App,
+    consumer: EventConsumer,
+    handlers: dict[str, Callable[[Session, Envelope], None]],
+) -> None:
+    """Subscribe `consumer` to the lifecycle topic; `handlers` maps event names
+    ("ComplaintRouted") to functions applied inside the unit of work. Other types are skipped."""
+    topic = raw_topic(app, topics.LIFECYCLE_TOPIC)
+
+    async def agent(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                envelope = decode(event.key, event.value, event.headers)
+            except EventDecodeError as exc:
+                await asyncio.to_thread(consumer.dead_letter, event, str(exc))
+                continue
+            handler = handlers.get(envelope.name)
+            if handler is None:
+                continue
+            await handle_with_retries(consumer, event, envelope, handler)
+
+    app.agent(topic, name=f"{consumer.service}.{consumer.name}")(agent)
+
+
+async def handle_with_retries(
+    consumer: EventConsumer, event: EventT, envelope: Envelope, handler: Callable[[Session, Envelope], None]
+) -> None:
+    """Transient failures are retried; an event that still fails is dead-lettered with the reason,
+    so one poison event never stops the stream."""
+    try:
+        for attempt in Retrying(
+            stop=stop_after_attempt(4), wait=wait_exponential(multiplier=0.2, max=2), reraise=True
+        ):
+            with attempt:
+                await asyncio.to_thread(consumer.apply, envelope, handler)
+    except Exception as exc:
+        log.exception("handling %s %s failed", envelope.type, envelope.id)
+        await asyncio.to_thread(
+            consumer.dead_letter, event, f"{envelope.type} {envelope.id} failed: {type(exc).__name__}: {exc}"
+        )
+
+
+def add_ops_pages(app: faust.App, service: str, grpc_server: GrpcServer | None) -> None:
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"service": service, "ready": bool(getattr(app, "_haq_ready", False))})
+
+    @app.on_partitions_assigned.connect
+    async def _ready(sender: Any, assigned: Any, **kwargs: Any) -> None:
+        # The consumer group has joined: from now on events are handled, so report SERVING.
+        app._haq_ready = True  # type: ignore[attr-defined]
+        if grpc_server is not None:
+            grpc_server.set_serving(True)
+
+
+def run_worker(app: faust.App, settings: Settings, runtime: ServiceRuntime) -> None:
+    """Run the faust worker with the service's gRPC server and outbox relay beside it.
+    SIGTERM and Ctrl-C stop everything cleanly."""
+    configure_logging(settings.log_level)
+    worker = faust.Worker(
+        app,
+        runtime,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings.log_level),
+        quiet=True,
+        redirect_stdouts=False,
+    )
+    worker.execute_from_commandline()

@@ -1,0 +1,89 @@
+"""Typed settings for every Haq process, read from HAQ_* environment variables.
+
+Every field has an embedded default, so each service runs with zero configuration on the
+local broker and SQLite. Production overrides the broker and the database URLs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("intake", "routing", "escalation", "notifications")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAQ_", extra="ignore")
+
+    # Kafka. The timeouts are explicit because the defaults misbehave on the local broker:
+    # a 300 s poll interval can stall a group join, and a 5 s one drops a busy faust worker.
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_max_poll_interval_s: float = 30.0
+    kafka_session_timeout_s: float = 10.0
+    kafka_heartbeat_interval_s: float = 1.0
+    kafka_request_timeout_s: float = 30.0
+    lifecycle_partitions: int = 6
+    raw_partitions: int = 3
+
+    data_dir: Path = Path("var")
+    log_level: str = "info"
+    tenant: str = "default"
+
+    # Databases: one per service. Empty means SQLite under data_dir.
+    intake_database_url: str = ""
+    routing_database_url: str = ""
+    escalation_database_url: str = ""
+    notifications_database_url: str = ""
+
+    # gRPC ports (all services listen on host below).
+    grpc_host: str = "127.0.0.1"
+    intake_grpc_port: int = 50051
+    routing_grpc_port: int = 50052
+    escalation_grpc_port: int = 50053
+    notifications_grpc_port: int = 50054
+
+    # HTTP ports: intake's doubles as the CloudEvents webhook endpoint; all serve /metrics.
+    http_host: str = "127.0.0.1"
+    intake_http_port: int = 8080
+    routing_http_port: int = 8081
+    escalation_http_port: int = 8082
+    notifications_http_port: int = 8083
+
+    # Outbox relay: set enabled=false to run a service that records events but leaves
+    # relaying to another process (and, in tests, to prove nothing is lost on a crash).
+    outbox_relay_enabled: bool = True
+    outbox_poll_interval_s: float = 0.2
+
+    # Notifications: SMTP (the local sink in `make run`).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_sender: str = "Haq <care@haq.local>"
+    smtp_timeout_s: float = 10.0
+
+    # Escalation: how often due deadlines are looked for.
+    deadline_tick_s: float = 0.25
+
+    # Routing: the seeded directory of teams and agents.
+    directory_file: Path = Path(__file__).resolve().parents[1] / "routing" / "seed" / "directory.yaml"
+
+    def database_url(self, service: str) -> str:
+        url = getattr(self, f"{service}_database_url")
+        if url:
+            return url
+        return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def grpc_port(self, service: str) -> int:
+        return getattr(self, f"{service}_grpc_port")
+
+    def http_port(self, service: str) -> int:
+        return getattr(self, f"{service}_http_port")
+
+    def grpc_target(self, service: str) -> str:
+        return f"{self.grpc_host}:{self.grpc_port(service)}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
