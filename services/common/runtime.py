@@ -118,39 +118,70 @@ class EventConsumer:
         return True
 
     def dead_letter(self, event: EventT, reason: str) -> None:
-        """Record refused input, with its original bytes, on the dead-letter topic (via the outbox)."""
+        """Record a refused Kafka record, with its original bytes, on the dead-letter topic."""
         msg = event.message
-        headers = {
-            (k.decode() if isinstance(k, bytes) else str(k)): (
-                v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-            )
-            for k, v in (event.headers.items() if isinstance(event.headers, dict) else event.headers or [])
-        }
-        letter = events_pb2.DeadLetter(
+        stage_dead_letter(
+            self.engine,
+            self.relay,
+            service=self.service,
+            consumer=self.name,
             source_topic=msg.topic,
             partition=msg.partition,
             offset=msg.offset,
             reason=reason,
-            original_value=event.value if isinstance(event.value, bytes) else bytes(event.value or b""),
-            original_headers=headers,
-            service=self.service,
+            value=event.value if isinstance(event.value, bytes) else bytes(event.value or b""),
+            headers=event.headers,
         )
-        letter.failed_at.GetCurrentTime()
-        envelope = new_event(
-            letter,
-            source=f"/haq/{self.service}",
-            subject=f"{msg.topic}/{msg.partition}/{msg.offset}",
-            event_id=f"dlq:{self.name}:{msg.topic}:{msg.partition}:{msg.offset}",
+
+
+def stage_dead_letter(
+    engine: Engine,
+    relay: OutboxRelay | None,
+    *,
+    service: str,
+    consumer: str,
+    source_topic: str,
+    partition: int,
+    offset: int,
+    reason: str,
+    value: bytes,
+    headers: Any,
+    event_id: str | None = None,
+) -> None:
+    """Dead-letter via the outbox: the record of refused input survives a crash like any event,
+    and a redelivered bad record is dead-lettered once."""
+    items = headers.items() if isinstance(headers, dict) else (headers or [])
+    header_text = {
+        (k.decode() if isinstance(k, bytes) else str(k)): (
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
         )
-        with Session(self.engine) as session:
-            if session.get(ProcessedEvent, (self.name, envelope.id)) is None:
-                stage(session, envelope, topics.DEAD_LETTER_TOPIC)
-                session.add(ProcessedEvent(consumer=self.name, event_id=envelope.id))
-                session.commit()
-        EVENTS_CONSUMED.labels(self.service, self.name, "undecodable", "dead_lettered").inc()
-        log.warning("dead-lettered %s/%d@%d: %s", msg.topic, msg.partition, msg.offset, reason)
-        if self.relay is not None:
-            self.relay.wake()
+        for k, v in items
+    }
+    letter = events_pb2.DeadLetter(
+        source_topic=source_topic,
+        partition=partition,
+        offset=offset,
+        reason=reason,
+        original_value=value,
+        original_headers=header_text,
+        service=service,
+    )
+    letter.failed_at.GetCurrentTime()
+    envelope = new_event(
+        letter,
+        source=f"/haq/{service}",
+        subject=f"{source_topic}/{partition}/{offset}",
+        event_id=event_id or f"dlq:{consumer}:{source_topic}:{partition}:{offset}",
+    )
+    with Session(engine) as session:
+        if session.get(ProcessedEvent, (consumer, envelope.id)) is None:
+            stage(session, envelope, topics.DEAD_LETTER_TOPIC)
+            session.add(ProcessedEvent(consumer=consumer, event_id=envelope.id))
+            session.commit()
+    EVENTS_CONSUMED.labels(service, consumer, "refused", "dead_lettered").inc()
+    log.warning("dead-lettered input from %s/%d@%d: %s", source_topic, partition, offset, reason)
+    if relay is not None:
+        relay.wake()
 
 
 def lifecycle_agent(

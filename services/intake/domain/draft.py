@@ -118,19 +118,37 @@ def validate(draft: Draft, default_tenant: str, today: date, phone_region: str =
     if len(draft.idempotency_key) > 200:
         errors.append(FieldError("idempotency_key", "longer than 200 characters"))
 
+    identities, id_errors = identity_keys(draft.customer, phone_region)
+    errors.extend(id_errors)
+    if not identities and not errors:
+        errors.append(
+            FieldError("customer", "at least one of email, phone, social handle or account id is required")
+        )
+    if errors:
+        raise DraftRejected(errors)
+    language = draft.language or detect_language(f"{draft.subject}\n{draft.body}")
+    by_kind = {k.kind: k.value for k in identities}
+    return ValidDraft(
+        draft=draft,
+        identities=tuple(sorted(set(identities))),
+        language=language,
+        normalized_email=by_kind.get("email", ""),
+        normalized_phone=by_kind.get("phone", ""),
+    )
+
+
+def identity_keys(c: CustomerInput, phone_region: str) -> tuple[list[IdentityKey], list[FieldError]]:
+    """Normalise every identifier given; each problem is reported against its field."""
     identities: list[IdentityKey] = []
-    email = phone = ""
-    c = draft.customer
+    errors: list[FieldError] = []
     try:
         if c.email:
-            email = normalize_email(c.email)
-            identities.append(IdentityKey("email", email))
+            identities.append(IdentityKey("email", normalize_email(c.email)))
     except IdentityError as exc:
         errors.append(FieldError(f"customer.{exc.field}", exc.problem))
     try:
         if c.phone:
-            phone = normalize_phone(c.phone, phone_region)
-            identities.append(IdentityKey("phone", phone))
+            identities.append(IdentityKey("phone", normalize_phone(c.phone, phone_region)))
     except IdentityError as exc:
         errors.append(FieldError(f"customer.{exc.field}", exc.problem))
     for i, s in enumerate(c.social):
@@ -143,17 +161,13 @@ def validate(draft: Draft, default_tenant: str, today: date, phone_region: str =
             identities.append(IdentityKey("account", normalize_account(c.account_id)))
     except IdentityError as exc:
         errors.append(FieldError(f"customer.{exc.field}", exc.problem))
-    if not identities and not errors:
-        errors.append(
-            FieldError("customer", "at least one of email, phone, social handle or account id is required")
-        )
+    return identities, errors
+
+
+def validate_identifiers(c: CustomerInput, phone_region: str) -> tuple[IdentityKey, ...]:
+    """For look-ups: the normalised identifiers, or IdentityError for the first bad one."""
+    identities, errors = identity_keys(c, phone_region)
     if errors:
-        raise DraftRejected(errors)
-    language = draft.language or detect_language(f"{draft.subject}\n{draft.body}")
-    return ValidDraft(
-        draft=draft,
-        identities=tuple(sorted(set(identities))),
-        language=language,
-        normalized_email=email,
-        normalized_phone=phone,
-    )
+        first = errors[0]
+        raise IdentityError(first.field.removeprefix("customer."), first.problem)
+    return tuple(identities)

@@ -1,0 +1,128 @@
+"""Intake's tables: customers and their identifiers, complaints, idempotency keys, and the case
+file (timeline, clocks, notifications) projected from the lifecycle topic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from services.common.db import utcnow
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+    id: str = Field(primary_key=True)
+    tenant: str = Field(index=True)
+    display_name: str = ""
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    merged_into: str | None = Field(default=None, index=True)
+
+
+class CustomerIdentity(SQLModel, table=True):
+    """One normalised identifier (email, E.164 phone, social handle, account id) of a customer."""
+
+    __tablename__ = "customer_identities"
+    tenant: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    value: str = Field(primary_key=True)
+    customer_id: str = Field(index=True)
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class ComplaintRow(SQLModel, table=True):
+    __tablename__ = "complaints"
+    __table_args__ = (UniqueConstraint("reference"),)
+    id: str = Field(primary_key=True)
+    reference: str = Field(index=True)
+    tenant: str = Field(index=True)
+    customer_id: str = Field(index=True)
+    channel: str
+    sector: str
+    complainant_role: str
+    subject: str = ""
+    body: str
+    language: str
+    product: str = ""
+    purchase_date: str = ""
+    category: str = ""
+    metadata_json: str = "{}"
+    customer_json: str = "{}"
+    idempotency_key: str = ""
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    # The case file, projected from lifecycle events.
+    status: str = "received"
+    team: str = ""
+    owner: str = ""
+    owner_is_duty_lead: bool = False
+    priority: str = ""
+    sla_policy: str = ""
+    routing_rule: str = ""
+    routing_explanation: str = ""
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """First answer for a (tenant, key): a repeated submission gets the same complaint back."""
+
+    __tablename__ = "idempotency_keys"
+    tenant: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    kind: str  # complaint | follow_up
+    result_id: str
+    complaint_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FollowUpRow(SQLModel, table=True):
+    __tablename__ = "follow_ups"
+    id: str = Field(primary_key=True)
+    complaint_id: str = Field(index=True)
+    channel: str
+    body: str
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class TimelineRow(SQLModel, table=True):
+    __tablename__ = "timeline"
+    event_id: str = Field(primary_key=True)
+    complaint_id: str = Field(index=True)
+    type: str
+    at: datetime
+    source: str
+    summary: str
+
+
+class ClockRow(SQLModel, table=True):
+    __tablename__ = "case_clocks"
+    complaint_id: str = Field(primary_key=True)
+    clock: str = Field(primary_key=True)
+    started_at: datetime | None = None
+    due_at: datetime | None = None
+    state: str = "running"
+    stopped_at: datetime | None = None
+
+
+class NotificationRow(SQLModel, table=True):
+    __tablename__ = "case_notifications"
+    notification_id: str = Field(primary_key=True)
+    complaint_id: str = Field(index=True)
+    channel: str
+    recipient: str
+    template: str
+    status: str
+    at: datetime
+    detail: str = ""
+
+
+MODELS = [
+    Customer,
+    CustomerIdentity,
+    ComplaintRow,
+    IdempotencyRecord,
+    FollowUpRow,
+    TimelineRow,
+    ClockRow,
+    NotificationRow,
+]

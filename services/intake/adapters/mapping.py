@@ -1,0 +1,112 @@
+"""Between protobuf messages / CloudEvents JSON and intake's plain domain types."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import json_format
+
+from services.common.pb.haq.v1 import complaint_pb2 as pb
+
+from ..domain.draft import CustomerInput, Draft, FieldError, Social
+
+
+def enum_name(enum: Any, number: int, prefix: str) -> str:
+    """PRIORITY_CRITICAL -> "critical"; unspecified -> ""."""
+    name = enum.Name(number) if number in enum.values() else ""
+    if not name or name.endswith("_UNSPECIFIED"):
+        return ""
+    return name.removeprefix(prefix).lower()
+
+
+def enum_value(enum: Any, text: str, prefix: str) -> int:
+    if not text:
+        return 0
+    return enum.Value(prefix + text.upper())
+
+
+CHANNEL = (pb.Channel, "CHANNEL_")
+SECTOR = (pb.Sector, "SECTOR_")
+ROLE = (pb.ComplainantRole, "COMPLAINANT_ROLE_")
+PRIORITY = (pb.Priority, "PRIORITY_")
+STATUS = (pb.ComplaintStatus, "COMPLAINT_STATUS_")
+
+
+def to_name(kind: tuple[Any, str], number: int) -> str:
+    return enum_name(kind[0], number, kind[1])
+
+
+def to_number(kind: tuple[Any, str], text: str) -> int:
+    return enum_value(kind[0], text, kind[1])
+
+
+def draft_from_proto(d: pb.ComplaintDraft) -> Draft:
+    return Draft(
+        tenant=d.tenant,
+        channel=to_name(CHANNEL, d.channel),
+        sector=to_name(SECTOR, d.sector),
+        complainant_role=to_name(ROLE, d.complainant_role),
+        customer=CustomerInput(
+            email=d.customer.email,
+            phone=d.customer.phone,
+            social=[Social(s.network, s.handle) for s in d.customer.social],
+            account_id=d.customer.account_id,
+            display_name=d.customer.display_name,
+        ),
+        subject=d.subject,
+        body=d.body,
+        language=d.language,
+        product=d.product,
+        purchase_date=d.purchase_date,
+        category=d.category,
+        metadata=dict(d.metadata),
+        idempotency_key=d.idempotency_key,
+    )
+
+
+class JsonDraftError(ValueError):
+    def __init__(self, error: FieldError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def draft_from_json(data: Any) -> Draft:
+    """A CloudEvent's `data` (snake_case ComplaintDraft JSON; enums as "email" or "CHANNEL_EMAIL")."""
+    if not isinstance(data, dict):
+        raise JsonDraftError(FieldError("data", "must be a JSON object (a ComplaintDraft)"))
+    data = dict(data)
+    for key, (enum, prefix) in (("channel", CHANNEL), ("sector", SECTOR), ("complainant_role", ROLE)):
+        value = data.get(key)
+        if isinstance(value, str) and value and not value.upper().startswith(prefix):
+            data[key] = prefix + value.upper()
+        if isinstance(data.get(key), str) and data[key].upper() not in enum.keys():  # noqa: SIM118 (an EnumTypeWrapper, not a dict)
+            raise JsonDraftError(FieldError(key, f"unknown value {value!r}"))
+    message = pb.ComplaintDraft()
+    try:
+        json_format.ParseDict(data, message, ignore_unknown_fields=False)
+    except json_format.ParseError as exc:
+        raise JsonDraftError(FieldError("data", str(exc))) from exc
+    return draft_from_proto(message)
+
+
+def customer_to_proto(c: CustomerInput) -> pb.CustomerIdentifiers:
+    return pb.CustomerIdentifiers(
+        email=c.email,
+        phone=c.phone,
+        social=[pb.SocialHandle(network=s.network, handle=s.handle) for s in c.social],
+        account_id=c.account_id,
+        display_name=c.display_name,
+    )
+
+
+def customer_to_json(c: CustomerInput) -> str:
+    return json_format.MessageToJson(customer_to_proto(c), preserving_proto_field_name=True, indent=None)
+
+
+def customer_from_json(text: str) -> pb.CustomerIdentifiers:
+    return json_format.Parse(text or "{}", pb.CustomerIdentifiers())
+
+
+def metadata_to_json(metadata: dict[str, str]) -> str:
+    return json.dumps(metadata, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,149 @@
+"""IntakeService over gRPC: validation errors are INVALID_ARGUMENT naming the field."""
+
+from __future__ import annotations
+
+import grpc
+
+from services.common.db import as_utc
+from services.common.grpc_server import abort_invalid
+from services.common.pb.haq.v1 import complaint_pb2, intake_pb2, intake_pb2_grpc
+
+from ..adapters import mapping
+from ..domain.draft import CustomerInput, DraftRejected, Social, validate_identifiers
+from ..domain.identity import IdentityError
+from ..service import CaseView, IntakeService, InvalidRequest, NotFound, complaint_message
+
+
+class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
+    def __init__(self, service: IntakeService):
+        self.service = service
+
+    def SubmitComplaint(self, request, context):  # noqa: N802 (gRPC method names)
+        if not request.HasField("draft"):
+            abort_invalid(context, "draft", "required")
+        try:
+            result = self.service.submit(mapping.draft_from_proto(request.draft))
+        except DraftRejected as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(f"draft.{e}" for e in exc.errors))
+        return intake_pb2.SubmitComplaintResponse(
+            complaint_id=result.complaint_id,
+            reference=result.reference,
+            customer_id=result.customer_id,
+            duplicate=result.duplicate,
+            language=result.language,
+        )
+
+    def AddFollowUp(self, request, context):  # noqa: N802
+        try:
+            result = self.service.add_follow_up(
+                request.complaint,
+                request.body,
+                mapping.to_name(mapping.CHANNEL, request.channel),
+                request.idempotency_key,
+                request.tenant,
+            )
+        except InvalidRequest as exc:
+            abort_invalid(context, exc.error.field, exc.error.problem)
+        except NotFound as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return intake_pb2.AddFollowUpResponse(
+            follow_up_id=result.follow_up_id, complaint_id=result.complaint_id, duplicate=result.duplicate
+        )
+
+    def GetComplaint(self, request, context):  # noqa: N802
+        try:
+            view = self.service.get_case(request.complaint, request.tenant)
+        except InvalidRequest as exc:
+            abort_invalid(context, exc.error.field, exc.error.problem)
+        except NotFound as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return case_file(view)
+
+    def ListCustomerComplaints(self, request, context):  # noqa: N802
+        identities = ()
+        if not request.customer_id:
+            ids = request.identifiers
+            customer = CustomerInput(
+                email=ids.email,
+                phone=ids.phone,
+                social=[Social(s.network, s.handle) for s in ids.social],
+                account_id=ids.account_id,
+            )
+            try:
+                identities = validate_identifiers(customer, self.service.phone_region)
+            except IdentityError as exc:
+                abort_invalid(context, f"identifiers.{exc.field}", exc.problem)
+            if not identities:
+                abort_invalid(context, "customer_id", "give a customer id or at least one identifier")
+        try:
+            view = self.service.customer_complaints(request.tenant, request.customer_id, identities)
+        except NotFound as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        profile = intake_pb2.CustomerProfile(
+            customer_id=view.customer.id,
+            tenant=view.customer.tenant,
+            display_name=view.customer.display_name,
+            emails=[i.value for i in view.identities if i.kind == "email"],
+            phones=[i.value for i in view.identities if i.kind == "phone"],
+            social=[
+                complaint_pb2.SocialHandle(network=i.value.split(":", 1)[0], handle=i.value.split(":", 1)[1])
+                for i in view.identities
+                if i.kind == "social"
+            ],
+            account_ids=[i.value for i in view.identities if i.kind == "account"],
+        )
+        profile.first_seen_at.FromDatetime(as_utc(view.customer.first_seen_at))
+        summaries = []
+        for c in view.complaints:
+            s = intake_pb2.ComplaintSummary(
+                complaint_id=c.id,
+                reference=c.reference,
+                channel=mapping.to_number(mapping.CHANNEL, c.channel),
+                sector=mapping.to_number(mapping.SECTOR, c.sector),
+                subject=c.subject,
+                status=mapping.to_number(mapping.STATUS, c.status),
+                owner=c.owner,
+                team=c.team,
+            )
+            s.received_at.FromDatetime(as_utc(c.received_at))
+            summaries.append(s)
+        return intake_pb2.ListCustomerComplaintsResponse(customer=profile, complaints=summaries)
+
+
+def case_file(view: CaseView) -> intake_pb2.CaseFile:
+    row = view.complaint
+    out = intake_pb2.CaseFile(
+        complaint=complaint_message(row),
+        status=mapping.to_number(mapping.STATUS, row.status),
+        team=row.team,
+        owner=row.owner,
+        priority=mapping.to_number(mapping.PRIORITY, row.priority),
+        sla_policy=row.sla_policy,
+        routing_rule=row.routing_rule,
+        routing_explanation=row.routing_explanation,
+        owner_is_duty_lead=row.owner_is_duty_lead,
+    )
+    for clock in view.clocks:
+        d = out.sla.add(clock=clock.clock, state=clock.state)
+        if clock.started_at:
+            d.started_at.FromDatetime(as_utc(clock.started_at))
+        if clock.due_at:
+            d.due_at.FromDatetime(as_utc(clock.due_at))
+        if clock.stopped_at:
+            d.stopped_at.FromDatetime(as_utc(clock.stopped_at))
+    for note in view.notifications:
+        n = out.notifications.add(
+            notification_id=note.notification_id,
+            channel=note.channel,
+            recipient=note.recipient,
+            template=note.template,
+            status=note.status,
+            detail=note.detail,
+        )
+        n.at.FromDatetime(as_utc(note.at))
+    for entry in view.timeline:
+        t = out.timeline.add(
+            event_id=entry.event_id, type=entry.type, source=entry.source, summary=entry.summary
+        )
+        t.at.FromDatetime(as_utc(entry.at))
+    return out

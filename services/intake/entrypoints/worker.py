@@ -1,0 +1,160 @@
+"""Wiring for the intake process: gRPC IntakeService, the raw integration topic, the HTTP
+CloudEvents endpoint, the case-file projection of the lifecycle topic, and the outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+from cloudevents.core.bindings import http as ce_http
+from cloudevents.core.formats.json import JSONFormat
+
+from services.common import topics
+from services.common.db import create_tables, make_engine
+from services.common.grpc_server import GrpcServer
+from services.common.outbox import OutboxRelay
+from services.common.pb.haq.v1 import intake_pb2_grpc
+from services.common.runtime import (
+    EventConsumer,
+    ServiceRuntime,
+    add_ops_pages,
+    lifecycle_agent,
+    make_app,
+    raw_topic,
+    run_worker,
+    stage_dead_letter,
+)
+from services.common.settings import Settings, get_settings
+
+from ..adapters.db import MODELS
+from ..service import IntakeService
+from . import cloudevents_in
+from .grpc_api import IntakeServicer
+
+SVC = "intake"
+log = logging.getLogger(__name__)
+_JSON = JSONFormat()
+
+
+def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
+    engine = make_engine(settings.database_url(SVC))
+    create_tables(engine, MODELS)
+    topics.ensure_topics(settings)
+    relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
+    service = IntakeService(engine, settings.tenant, relay)
+    grpc_server = GrpcServer(
+        settings.grpc_host,
+        settings.grpc_port(SVC),
+        [
+            (
+                intake_pb2_grpc.add_IntakeServiceServicer_to_server,
+                IntakeServicer(service),
+                "haq.v1.IntakeService",
+            )
+        ],
+    )
+    app = make_app(SVC, settings)
+
+    case_files = EventConsumer("intake-casefile", SVC, engine, relay)
+    lifecycle_agent(
+        app,
+        case_files,
+        {
+            name: service.apply_lifecycle_event
+            for name in (
+                "ComplaintReceived",
+                "CustomerFollowedUp",
+                "ComplaintRouted",
+                "OwnerAssigned",
+                "SlaClocksStarted",
+                "SlaClockStopped",
+                "SlaBreached",
+                "NotificationSent",
+                "NotificationFailed",
+            )
+        },
+    )
+
+    raw = EventConsumer("intake-raw", SVC, engine, relay)
+
+    @app.agent(raw_topic(app, topics.RAW_TOPIC), name="intake.raw")
+    async def integrations(stream: Any) -> None:
+        async for event in stream.events():
+            await asyncio.to_thread(accept_raw, service, raw, event)
+
+    @app.page("/v1/events")
+    class CloudEventsEndpoint(faust.web.View):
+        """CloudEvents over HTTP (binary or structured mode): 202 with the complaint, or 400 with the field."""
+
+        async def post(self, request: Any) -> Any:
+            body = await request.read()
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            try:
+                event = ce_http.from_http(ce_http.HTTPMessage(headers=headers, body=body), _JSON)
+            except Exception as exc:  # the SDK raises several types for malformed events
+                reason = f"not a CloudEvent: {exc}"
+                await asyncio.to_thread(_dead_letter_http, engine, relay, reason, body, headers)
+                return self.json({"error": reason, "field": "event"}, status=400)
+            try:
+                result = await asyncio.to_thread(cloudevents_in.accept, service, event)
+            except cloudevents_in.Refused as exc:
+                await asyncio.to_thread(_dead_letter_http, engine, relay, str(exc), body, headers)
+                return self.json({"error": str(exc), "field": exc.field}, status=400)
+            return self.json(_result_json(result), status=202)
+
+    add_ops_pages(app, SVC, grpc_server)
+    return app, ServiceRuntime(SVC, grpc_server, relay)
+
+
+def accept_raw(service: IntakeService, consumer: EventConsumer, event: Any) -> None:
+    """One structured-mode JSON CloudEvent from the raw topic; refused ones are dead-lettered."""
+    try:
+        ce = _JSON.read(None, event.value or b"")
+    except Exception as exc:
+        consumer.dead_letter(event, f"not a structured-mode JSON CloudEvent: {exc}")
+        return
+    try:
+        cloudevents_in.accept(service, ce)
+    except cloudevents_in.Refused as exc:
+        consumer.dead_letter(event, str(exc))
+
+
+def _dead_letter_http(engine: Any, relay: Any, reason: str, body: bytes, headers: dict[str, str]) -> None:
+    import uuid
+
+    stage_dead_letter(
+        engine,
+        relay,
+        service=SVC,
+        consumer="intake-http",
+        source_topic="http:/v1/events",
+        partition=0,
+        offset=0,
+        reason=reason,
+        value=body,
+        headers=headers,
+        event_id=f"dlq:intake-http:{uuid.uuid4()}",
+    )
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    if isinstance(result, cloudevents_in.SubmitResult):
+        return {
+            "complaint_id": result.complaint_id,
+            "reference": result.reference,
+            "customer_id": result.customer_id,
+            "duplicate": result.duplicate,
+        }
+    return {
+        "follow_up_id": result.follow_up_id,
+        "complaint_id": result.complaint_id,
+        "duplicate": result.duplicate,
+    }
+
+
+def main() -> None:
+    settings = get_settings()
+    app, runtime = build(settings)
+    run_worker(app, settings, runtime)

@@ -1,0 +1,465 @@
+"""Intake's use cases: record a complaint or a follow-up (with the event announcing it, in one
+transaction), recognise the customer across channels, and keep the case file.
+
+Every channel (gRPC, the raw integration topic, the HTTP CloudEvents endpoint) comes through here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from google.protobuf import json_format
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from services.common import topics
+from services.common.codec import Envelope, new_event
+from services.common.db import as_utc, utcnow
+from services.common.outbox import OutboxRelay, stage
+from services.common.pb.haq.v1 import complaint_pb2, events_pb2
+
+from .adapters import mapping
+from .adapters.db import (
+    ClockRow,
+    ComplaintRow,
+    Customer,
+    CustomerIdentity,
+    FollowUpRow,
+    IdempotencyRecord,
+    NotificationRow,
+    TimelineRow,
+)
+from .domain import casefile
+from .domain.draft import CHANNELS, Draft, FieldError, ValidDraft, validate
+from .domain.identity import IdentityKey
+from .domain.reference import canonical_reference, looks_like_reference, new_reference
+
+SOURCE = "/haq/intake"
+
+
+class NotFound(LookupError):
+    pass
+
+
+class InvalidRequest(ValueError):
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.error = FieldError(field, problem)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    complaint_id: str
+    reference: str
+    customer_id: str
+    duplicate: bool
+    language: str
+
+
+@dataclass(frozen=True)
+class FollowUpResult:
+    follow_up_id: str
+    complaint_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class CaseView:
+    complaint: ComplaintRow
+    clocks: list[ClockRow]
+    notifications: list[NotificationRow]
+    timeline: list[TimelineRow]
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    customer: Customer
+    identities: list[CustomerIdentity]
+    complaints: list[ComplaintRow]
+
+
+class IntakeService:
+    def __init__(
+        self,
+        engine: Engine,
+        default_tenant: str,
+        relay: OutboxRelay | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        phone_region: str = "IR",
+    ):
+        self.engine = engine
+        self.default_tenant = default_tenant
+        self.relay = relay
+        self.clock = clock
+        self.phone_region = phone_region
+
+    # ---- complaints -------------------------------------------------------------------------
+    def submit(self, draft: Draft) -> SubmitResult:
+        """Record a complaint; raises DraftRejected naming every invalid field."""
+        now = self.clock()
+        valid = validate(draft, self.default_tenant, now.date(), self.phone_region)
+        # Two attempts: a concurrent submission with the same key or a brand-new identifier can
+        # win the race for the unique row; the second attempt then finds what it committed.
+        for attempt in range(3):
+            try:
+                result = self._submit_once(valid, now)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        if not result.duplicate and self.relay is not None:
+            self.relay.wake()
+        return result
+
+    def _submit_once(self, valid: ValidDraft, now: datetime) -> SubmitResult:
+        d = valid.draft
+        with Session(self.engine) as session:
+            if d.idempotency_key:
+                seen = session.get(IdempotencyRecord, (d.tenant, d.idempotency_key))
+                if seen is not None:
+                    row = session.get(ComplaintRow, seen.complaint_id)
+                    assert row is not None
+                    return SubmitResult(row.id, row.reference, row.customer_id, True, row.language)
+            customer = self._resolve_customer(
+                session, d.tenant, valid.identities, d.customer.display_name, now
+            )
+            earlier = session.exec(
+                select(ComplaintRow)
+                .where(ComplaintRow.customer_id == customer.id)
+                .order_by(col(ComplaintRow.received_at))
+            ).all()
+            complaint_id = str(uuid.uuid4())
+            reference = self._unused_reference(session)
+            row = ComplaintRow(
+                id=complaint_id,
+                reference=reference,
+                tenant=d.tenant,
+                customer_id=customer.id,
+                channel=d.channel,
+                sector=d.sector,
+                complainant_role=d.complainant_role,
+                subject=d.subject,
+                body=d.body,
+                language=valid.language,
+                product=d.product,
+                purchase_date=d.purchase_date,
+                category=d.category,
+                metadata_json=mapping.metadata_to_json(d.metadata),
+                customer_json=mapping.customer_to_json(d.customer),
+                idempotency_key=d.idempotency_key,
+                received_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            if d.idempotency_key:
+                session.add(
+                    IdempotencyRecord(
+                        tenant=d.tenant,
+                        key=d.idempotency_key,
+                        kind="complaint",
+                        result_id=complaint_id,
+                        complaint_id=complaint_id,
+                    )
+                )
+            event = events_pb2.ComplaintReceived(
+                complaint=complaint_message(row),
+                history=complaint_pb2.CustomerHistory(
+                    previous_complaints=len(earlier),
+                    open_complaints=sum(1 for c in earlier if c.status in casefile.OPEN_STATUSES),
+                    previous_complaint_ids=[c.id for c in earlier],
+                    previous_owners=list(dict.fromkeys(c.owner for c in reversed(earlier) if c.owner)),
+                ),
+            )
+            event.history.first_seen_at.FromDatetime(as_utc(customer.first_seen_at))
+            stage(
+                session,
+                new_event(
+                    event, source=SOURCE, subject=complaint_id, event_id=f"received:{complaint_id}", time=now
+                ),
+                topics.LIFECYCLE_TOPIC,
+            )
+            session.commit()
+            return SubmitResult(complaint_id, reference, customer.id, False, valid.language)
+
+    def _unused_reference(self, session: Session) -> str:
+        for _ in range(20):
+            ref = new_reference()
+            if session.exec(select(ComplaintRow.id).where(ComplaintRow.reference == ref)).first() is None:
+                return ref
+        raise RuntimeError("could not find an unused reference")
+
+    def _resolve_customer(
+        self,
+        session: Session,
+        tenant: str,
+        identities: tuple[IdentityKey, ...],
+        display_name: str,
+        now: datetime,
+    ) -> Customer:
+        """One profile per person: any known identifier finds them; identifiers of two profiles
+        seen together merge the profiles (the oldest one stays), so history is never split."""
+        known = [session.get(CustomerIdentity, (tenant, k.kind, k.value)) for k in identities]
+        customer_ids = {ident.customer_id for ident in known if ident is not None}
+        customers = [c for c in (session.get(Customer, cid) for cid in customer_ids) if c is not None]
+        customers = [self._follow_merges(session, c) for c in customers]
+        customers = list({c.id: c for c in customers}.values())
+        if not customers:
+            customer = Customer(
+                id=str(uuid.uuid4()), tenant=tenant, display_name=display_name, first_seen_at=now
+            )
+            session.add(customer)
+            session.flush()
+        else:
+            customers.sort(key=lambda c: (as_utc(c.first_seen_at), c.id))
+            customer = customers[0]
+            for other in customers[1:]:
+                self._merge(session, other, into=customer)
+            if display_name and not customer.display_name:
+                customer.display_name = display_name
+                session.add(customer)
+        for key, ident in zip(identities, known, strict=True):
+            if ident is None:
+                session.add(
+                    CustomerIdentity(tenant=tenant, kind=key.kind, value=key.value, customer_id=customer.id)
+                )
+        return customer
+
+    @staticmethod
+    def _follow_merges(session: Session, customer: Customer) -> Customer:
+        while customer.merged_into:
+            nxt = session.get(Customer, customer.merged_into)
+            if nxt is None:
+                break
+            customer = nxt
+        return customer
+
+    @staticmethod
+    def _merge(session: Session, other: Customer, into: Customer) -> None:
+        for ident in session.exec(select(CustomerIdentity).where(CustomerIdentity.customer_id == other.id)):
+            ident.customer_id = into.id
+            session.add(ident)
+        for complaint in session.exec(select(ComplaintRow).where(ComplaintRow.customer_id == other.id)):
+            complaint.customer_id = into.id
+            session.add(complaint)
+        other.merged_into = into.id
+        session.add(other)
+
+    # ---- follow-ups ---------------------------------------------------------------------------
+    def add_follow_up(
+        self, complaint: str, body: str, channel: str, idempotency_key: str = "", tenant: str = ""
+    ) -> FollowUpResult:
+        tenant = tenant or self.default_tenant
+        if not complaint.strip():
+            raise InvalidRequest("complaint", "required: the complaint id or reference")
+        if not body.strip():
+            raise InvalidRequest("body", "required")
+        if channel and channel not in CHANNELS:
+            raise InvalidRequest("channel", f"must be one of {', '.join(CHANNELS)}")
+        now = self.clock()
+        with Session(self.engine) as session:
+            row = self._find(session, complaint, tenant)
+            if idempotency_key:
+                seen = session.get(IdempotencyRecord, (tenant, idempotency_key))
+                if seen is not None:
+                    return FollowUpResult(seen.result_id, seen.complaint_id, True)
+            follow_up_id = str(uuid.uuid4())
+            channel = channel or row.channel
+            session.add(
+                FollowUpRow(id=follow_up_id, complaint_id=row.id, channel=channel, body=body, received_at=now)
+            )
+            if idempotency_key:
+                session.add(
+                    IdempotencyRecord(
+                        tenant=tenant,
+                        key=idempotency_key,
+                        kind="follow_up",
+                        result_id=follow_up_id,
+                        complaint_id=row.id,
+                    )
+                )
+            event = events_pb2.CustomerFollowedUp(
+                complaint_id=row.id,
+                follow_up_id=follow_up_id,
+                channel=mapping.to_number(mapping.CHANNEL, channel),
+                body=body,
+            )
+            event.received_at.FromDatetime(now)
+            stage(
+                session,
+                new_event(
+                    event, source=SOURCE, subject=row.id, event_id=f"followup:{follow_up_id}", time=now
+                ),
+                topics.LIFECYCLE_TOPIC,
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                seen = session.get(IdempotencyRecord, (tenant, idempotency_key))
+                if seen is None:
+                    raise
+                return FollowUpResult(seen.result_id, seen.complaint_id, True)
+        if self.relay is not None:
+            self.relay.wake()
+        return FollowUpResult(follow_up_id, row.id, False)
+
+    # ---- reading ------------------------------------------------------------------------------
+    def _find(self, session: Session, complaint: str, tenant: str) -> ComplaintRow:
+        text = complaint.strip()
+        row = session.get(ComplaintRow, text)
+        if row is None and looks_like_reference(text):
+            row = session.exec(
+                select(ComplaintRow).where(ComplaintRow.reference == canonical_reference(text))
+            ).first()
+        if row is None or row.tenant != tenant:
+            raise NotFound(f"no complaint {complaint!r}")
+        return row
+
+    def get_case(self, complaint: str, tenant: str = "") -> CaseView:
+        tenant = tenant or self.default_tenant
+        if not complaint.strip():
+            raise InvalidRequest("complaint", "required: the complaint id or reference")
+        with Session(self.engine) as session:
+            row = self._find(session, complaint, tenant)
+            clocks = session.exec(select(ClockRow).where(ClockRow.complaint_id == row.id)).all()
+            notes = session.exec(
+                select(NotificationRow)
+                .where(NotificationRow.complaint_id == row.id)
+                .order_by(col(NotificationRow.at))
+            ).all()
+            timeline = session.exec(
+                select(TimelineRow).where(TimelineRow.complaint_id == row.id).order_by(col(TimelineRow.at))
+            ).all()
+            return CaseView(row, list(clocks), list(notes), list(timeline))
+
+    def customer_complaints(
+        self, tenant: str = "", customer_id: str = "", identities: tuple[IdentityKey, ...] = ()
+    ) -> CustomerView:
+        tenant = tenant or self.default_tenant
+        with Session(self.engine) as session:
+            customer: Customer | None = None
+            if customer_id:
+                customer = session.get(Customer, customer_id)
+            else:
+                for key in identities:
+                    ident = session.get(CustomerIdentity, (tenant, key.kind, key.value))
+                    if ident is not None:
+                        customer = session.get(Customer, ident.customer_id)
+                        break
+            if customer is None or customer.tenant != tenant:
+                raise NotFound("no such customer")
+            customer = self._follow_merges(session, customer)
+            idents = session.exec(
+                select(CustomerIdentity).where(CustomerIdentity.customer_id == customer.id)
+            ).all()
+            complaints = session.exec(
+                select(ComplaintRow)
+                .where(ComplaintRow.customer_id == customer.id)
+                .order_by(col(ComplaintRow.received_at))
+            ).all()
+            return CustomerView(customer, list(idents), list(complaints))
+
+    # ---- the case file, projected from the lifecycle topic -----------------------------------
+    def apply_lifecycle_event(self, session: Session, envelope: Envelope) -> None:
+        complaint_id = envelope.subject
+        row = session.get(ComplaintRow, complaint_id)
+        if row is None:
+            return  # not a complaint this intake recorded (another tenant's deployment, or a test)
+        data = json_format.MessageToDict(envelope.message, preserving_proto_field_name=True)
+        session.add(
+            TimelineRow(
+                event_id=envelope.id,
+                complaint_id=complaint_id,
+                type=envelope.name,
+                at=envelope.time,
+                source=envelope.source,
+                summary=casefile.summarize(envelope.name, data),
+            )
+        )
+        msg = envelope.message
+        name = envelope.name
+        if name == "ComplaintRouted":
+            row.team, row.owner, row.owner_is_duty_lead = msg.team, msg.owner, msg.owner_is_duty_lead
+            row.priority = mapping.to_name(mapping.PRIORITY, msg.priority)
+            row.sla_policy, row.routing_rule, row.routing_explanation = (
+                msg.sla_policy,
+                msg.rule_id,
+                msg.explanation,
+            )
+            row.status = casefile.advance_status(row.status, "routed")
+        elif name == "OwnerAssigned":
+            row.owner, row.team = msg.owner or row.owner, msg.team or row.team
+            row.status = casefile.advance_status(row.status, mapping.to_name(mapping.STATUS, msg.status))
+        elif name == "SlaClocksStarted":
+            for clock in msg.clocks:
+                _upsert_clock(session, complaint_id, clock)
+            if msg.policy:
+                row.sla_policy = msg.policy
+        elif name in ("SlaClockStopped", "SlaBreached"):
+            _upsert_clock(session, complaint_id, msg.clock)
+        elif name in ("NotificationSent", "NotificationFailed"):
+            sent = name == "NotificationSent"
+            at = (
+                msg.sent_at.ToDatetime(tzinfo=envelope.time.tzinfo)
+                if sent and msg.HasField("sent_at")
+                else envelope.time
+            )
+            existing = session.get(NotificationRow, msg.notification_id)
+            note = existing or NotificationRow(
+                notification_id=msg.notification_id,
+                complaint_id=complaint_id,
+                channel=msg.channel,
+                recipient=msg.recipient,
+                template=msg.template,
+                status="",
+                at=at,
+            )
+            note.status = "sent" if sent else "failed"
+            note.at = at
+            note.detail = "" if sent else msg.reason
+            session.add(note)
+        row.updated_at = utcnow()
+        session.add(row)
+
+
+def _upsert_clock(session: Session, complaint_id: str, clock: events_pb2.SlaClock) -> None:
+    row = session.get(ClockRow, (complaint_id, clock.name)) or ClockRow(
+        complaint_id=complaint_id, clock=clock.name
+    )
+    if clock.HasField("started_at"):
+        row.started_at = clock.started_at.ToDatetime()
+    if clock.HasField("due_at"):
+        row.due_at = clock.due_at.ToDatetime()
+    if clock.state:
+        row.state = clock.state
+    if clock.HasField("stopped_at"):
+        row.stopped_at = clock.stopped_at.ToDatetime()
+    session.add(row)
+
+
+def complaint_message(row: ComplaintRow) -> complaint_pb2.Complaint:
+    msg = complaint_pb2.Complaint(
+        id=row.id,
+        reference=row.reference,
+        tenant=row.tenant,
+        channel=mapping.to_number(mapping.CHANNEL, row.channel),
+        sector=mapping.to_number(mapping.SECTOR, row.sector),
+        complainant_role=mapping.to_number(mapping.ROLE, row.complainant_role),
+        customer_id=row.customer_id,
+        customer=mapping.customer_from_json(row.customer_json),
+        subject=row.subject,
+        body=row.body,
+        language=row.language,
+        product=row.product,
+        purchase_date=row.purchase_date,
+        category=row.category,
+        metadata=json.loads(row.metadata_json or "{}"),
+        idempotency_key=row.idempotency_key,
+    )
+    msg.received_at.FromDatetime(as_utc(row.received_at))
+    return msg
