@@ -17,7 +17,7 @@ PERSONAL_KEYS = frozenset(
     {"email", "phone", "body", "subject", "name", "display_name", "recipient", "text", "handle", "customer"}
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+_PHONE = re.compile(r"\+?\d[\d\s()-]{7,}\d")  # no dots: IP addresses and versions stay readable
 
 
 def redact_text(text: str) -> str:

@@ -268,6 +268,7 @@ class IntakeService:
                 if seen is not None:
                     return FollowUpResult(seen.result_id, seen.complaint_id, True)
             follow_up_id = str(uuid.uuid4())
+            complaint_id = row.id
             channel = channel or row.channel
             session.add(
                 FollowUpRow(id=follow_up_id, complaint_id=row.id, channel=channel, body=body, received_at=now)
@@ -306,7 +307,7 @@ class IntakeService:
                 return FollowUpResult(seen.result_id, seen.complaint_id, True)
         if self.relay is not None:
             self.relay.wake()
-        return FollowUpResult(follow_up_id, row.id, False)
+        return FollowUpResult(follow_up_id, complaint_id, False)
 
     # ---- reading ------------------------------------------------------------------------------
     def _find(self, session: Session, complaint: str, tenant: str) -> ComplaintRow:
