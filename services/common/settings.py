@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     escalation_grpc_port: int = 50053
     notifications_grpc_port: int = 50054
 
+    # Where clients reach each service; empty means grpc_host:port. In containers, set these to
+    # the service names (routing:50052), since grpc_host is then the listen address 0.0.0.0.
+    intake_grpc_target: str = ""
+    routing_grpc_target: str = ""
+    escalation_grpc_target: str = ""
+    notifications_grpc_target: str = ""
+
     # HTTP ports: intake's doubles as the CloudEvents webhook endpoint; all serve /metrics.
     http_host: str = "127.0.0.1"
     intake_http_port: int = 8080
@@ -81,7 +88,11 @@ class Settings(BaseSettings):
         return getattr(self, f"{service}_http_port")
 
     def grpc_target(self, service: str) -> str:
-        return f"{self.grpc_host}:{self.grpc_port(service)}"
+        explicit = getattr(self, f"{service}_grpc_target")
+        if explicit:
+            return explicit
+        host = "127.0.0.1" if self.grpc_host in ("0.0.0.0", "::") else self.grpc_host
+        return f"{host}:{self.grpc_port(service)}"
 
 
 @lru_cache
