@@ -20,11 +20,11 @@ from services.common.settings import SERVICES, Settings
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    """A real tansu broker for the whole test session."""
-    log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    b = LocalBroker(log_file=log).start()
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A fresh real tansu broker for each test: it starts in about a second, and a test never
+    waits for a previous test's consumer-group member to time out, nor sees its events."""
+    b = LocalBroker(log_file=tmp_path / "tansu.log").start()
     yield b
     b.stop()
 
