@@ -17,7 +17,9 @@ PERSONAL_KEYS = frozenset(
     {"email", "phone", "body", "subject", "name", "display_name", "recipient", "text", "handle", "customer"}
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d\s()-]{7,}\d")  # no dots: IP addresses and versions stay readable
+# No dots: IP addresses and versions stay readable. Not inside a longer token: ids such as UUIDs
+# ("12345678-1234-…", "evt-…") must stay readable to correlate logs.
+_PHONE = re.compile(r"(?<![\w-])\+?\d[\d\s()-]{7,}\d(?![\w-])")
 
 
 def redact_text(text: str) -> str:
