@@ -1,0 +1,3 @@
+from .entrypoints.worker import main
+
+main()
