@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf import json_format
 from sqlalchemy.engine import Engine
@@ -433,13 +433,13 @@ def _upsert_clock(session: Session, complaint_id: str, clock: events_pb2.SlaCloc
         complaint_id=complaint_id, clock=clock.name
     )
     if clock.HasField("started_at"):
-        row.started_at = clock.started_at.ToDatetime()
+        row.started_at = clock.started_at.ToDatetime(tzinfo=UTC)
     if clock.HasField("due_at"):
-        row.due_at = clock.due_at.ToDatetime()
+        row.due_at = clock.due_at.ToDatetime(tzinfo=UTC)
     if clock.state:
         row.state = clock.state
     if clock.HasField("stopped_at"):
-        row.stopped_at = clock.stopped_at.ToDatetime()
+        row.stopped_at = clock.stopped_at.ToDatetime(tzinfo=UTC)
     session.add(row)
 
 

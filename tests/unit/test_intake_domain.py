@@ -137,3 +137,60 @@ def test_timeline_summaries_carry_no_contact_details():
     text = summarize("ComplaintReceived", data)
     assert text == "Received via phone (healthcare, patient); returning customer with 2 earlier complaint(s)"
     assert "secret" not in text and "private" not in text
+
+
+def test_case_file_projects_clocks_owner_and_notifications(tmp_path):
+    """The projection of lifecycle events into intake's case file, on a real SQLite file."""
+    from sqlmodel import Session
+
+    from services.common.codec import new_event
+    from services.common.db import create_tables, make_engine
+    from services.common.pb.haq.v1 import events_pb2
+    from services.intake.adapters.db import MODELS
+    from services.intake.service import IntakeService
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+    create_tables(engine, MODELS)
+    service = IntakeService(engine, "default")
+    submitted = service.submit(_draft())
+    cid = submitted.complaint_id
+
+    clocks = events_pb2.SlaClocksStarted(complaint_id=cid, policy="default")
+    ack = clocks.clocks.add(name="acknowledgement", state="running")
+    ack.started_at.FromSeconds(1_800_000_000)
+    ack.due_at.FromSeconds(1_800_000_060)
+    routed = events_pb2.ComplaintRouted(complaint_id=cid, team="general-care", owner="reza", priority=3)
+    sent = events_pb2.NotificationSent(
+        complaint_id=cid,
+        notification_id="n1",
+        channel="email",
+        recipient="a@example.com",
+        template="acknowledgement",
+    )
+    sent.sent_at.FromSeconds(1_800_000_001)
+    stopped = events_pb2.SlaClockStopped(complaint_id=cid)
+    stopped.clock.CopyFrom(ack)
+    stopped.clock.state = "met"
+    stopped.clock.stopped_at.FromSeconds(1_800_000_001)
+    for message in (routed, clocks, sent, stopped):
+        with Session(engine) as session:
+            service.apply_lifecycle_event(session, new_event(message, source="/test", subject=cid))
+            session.commit()
+
+    case = service.get_case(submitted.reference)
+    assert (case.complaint.team, case.complaint.owner, case.complaint.status) == (
+        "general-care",
+        "reza",
+        "routed",
+    )
+    [clock] = case.clocks
+    assert (clock.clock, clock.state) == ("acknowledgement", "met")
+    assert clock.due_at.timestamp() == 1_800_000_060
+    [note] = case.notifications
+    assert (note.status, note.recipient) == ("sent", "a@example.com")
+    assert [t.type for t in case.timeline][-4:] == [
+        "ComplaintRouted",
+        "SlaClocksStarted",
+        "NotificationSent",
+        "SlaClockStopped",
+    ]
