@@ -1,0 +1,368 @@
+"""`haq`: submit and inspect complaints through intake's gRPC API, and watch the lifecycle topic.
+
+Addresses come from the HAQ_* settings (the same defaults `make run` uses); `--intake HOST:PORT`
+and `--kafka HOST:PORT` point a command elsewhere. Every gRPC call has a deadline (`--timeout`).
+
+Exit codes: 0 done; 1 any other failure; 2 invalid input (refused by the CLI or by intake with
+INVALID_ARGUMENT, the field named on stderr); 3 not found; 4 intake or the broker not reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import grpc
+import typer
+
+from services.common import topics
+from services.common.pb.haq.v1 import complaint_pb2, intake_pb2, intake_pb2_grpc
+from services.common.settings import Settings, get_settings
+
+from . import enums
+from .drafts import DraftFlags, DraftInputError, build_draft, parse_social, read_json
+from .views import (
+    case_file_to_dict,
+    customer_complaints_to_dict,
+    render_case_file,
+    render_customer_complaints,
+)
+
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+EXIT_NOT_FOUND = 3
+EXIT_UNREACHABLE = 4
+
+DEFAULT_TIMEOUT_S = 10.0
+
+app = typer.Typer(
+    name="haq",
+    help="Haq: submit and inspect complaints, and watch the complaint lifecycle live.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+IntakeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--intake", metavar="HOST:PORT", help="intake's gRPC address [default: from HAQ_* settings]"
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="deadline for the gRPC call, in seconds")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
+TenantOption = Annotated[str, typer.Option("--tenant", help="tenant [default: intake's default tenant]")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"haq: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def intake_target(override: str | None, settings: Settings | None = None) -> str:
+    return override or (settings or get_settings()).grpc_target("intake")
+
+
+def rpc_error_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
+    """Turn a gRPC status into a clear message on stderr and the matching exit code."""
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    details = (err.details() if hasattr(err, "details") else "") or ""
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        problems = [p.strip() for p in details.split(";") if p.strip()] or ["(no details)"]
+        _fail(
+            "intake refused the request (INVALID_ARGUMENT):\n" + "\n".join(f"  {p}" for p in problems),
+            EXIT_INVALID,
+        )
+    if code == grpc.StatusCode.NOT_FOUND:
+        _fail(f"not found: {details}", EXIT_NOT_FOUND)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        _fail(
+            f"intake is not reachable at {target} ({details}); is `make run` running, "
+            "or is --intake / HAQ_INTAKE_GRPC_PORT right?",
+            EXIT_UNREACHABLE,
+        )
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        _fail(f"intake at {target} did not answer within {timeout:g}s", EXIT_UNREACHABLE)
+    _fail(f"intake answered {code.name}: {details}", EXIT_FAILURE)
+
+
+@contextmanager
+def intake_stub(target: str, timeout: float) -> Iterator[intake_pb2_grpc.IntakeServiceStub]:
+    with grpc.insecure_channel(target) as channel:
+        try:
+            yield intake_pb2_grpc.IntakeServiceStub(channel)
+        except grpc.RpcError as err:
+            rpc_error_exit(err, target, timeout)
+
+
+def _enum_option(descriptor: Any, value: str | None, flag: str) -> int:
+    try:
+        return enums.to_proto(descriptor, value or "")
+    except ValueError as exc:
+        _fail(f"{flag}: {exc}", EXIT_INVALID)
+
+
+@app.command()
+def submit(
+    channel: Annotated[
+        str | None, typer.Option(help=f"one of {', '.join(enums.choices(enums.CHANNEL))}")
+    ] = None,
+    sector: Annotated[
+        str | None, typer.Option(help=f"one of {', '.join(enums.choices(enums.SECTOR))} [default: general]")
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(help=f"complainant role: {', '.join(enums.choices(enums.ROLE))} [default: consumer]"),
+    ] = None,
+    customer_email: Annotated[str | None, typer.Option()] = None,
+    customer_phone: Annotated[str | None, typer.Option(help="any format; intake normalises to E.164")] = None,
+    customer_account: Annotated[str | None, typer.Option(help="the customer's account id")] = None,
+    social: Annotated[
+        list[str] | None, typer.Option(metavar="NETWORK:HANDLE", help="repeatable, e.g. x:@sara_k")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="the customer's display name")] = None,
+    subject: Annotated[str | None, typer.Option()] = None,
+    body: Annotated[str | None, typer.Option(help="what happened, in the customer's words")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="the same key again returns the first complaint")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="fa or en; detected from the text when omitted")
+    ] = None,
+    product: Annotated[str | None, typer.Option()] = None,
+    purchase_date: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    meta: Annotated[list[str] | None, typer.Option(metavar="KEY=VALUE", help="repeatable")] = None,
+    tenant: Annotated[str | None, typer.Option(help="[default: intake's default tenant]")] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file", "-f", metavar="PATH", help="a ComplaintDraft as JSON (snake_case); - reads stdin"
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+    intake: IntakeOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Submit a complaint; prints its id and reference."""
+    flags = DraftFlags(
+        tenant=tenant,
+        channel=channel,
+        sector=sector,
+        role=role,
+        customer_email=customer_email,
+        customer_phone=customer_phone,
+        customer_account=customer_account,
+        name=name,
+        social=social or [],
+        subject=subject,
+        body=body,
+        idempotency_key=idempotency_key,
+        language=language,
+        product=product,
+        purchase_date=purchase_date,
+        category=category,
+        meta=meta or [],
+    )
+    try:
+        base = None
+        if file is not None:
+            text = sys.stdin.read() if file == "-" else _read_file(file)
+            base = read_json(text, "--file")
+        draft = build_draft(base, flags)
+    except DraftInputError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    target = intake_target(intake)
+    with intake_stub(target, timeout) as stub:
+        resp = stub.SubmitComplaint(intake_pb2.SubmitComplaintRequest(draft=draft), timeout=timeout)
+    if json_out:
+        _print_json(
+            {
+                "id": resp.complaint_id,
+                "reference": resp.reference,
+                "customer_id": resp.customer_id,
+                "language": resp.language,
+                "duplicate": resp.duplicate,
+            }
+        )
+        return
+    typer.echo(f"{resp.reference}  {resp.complaint_id}")
+    if resp.duplicate:
+        typer.echo("(idempotency key seen before: this is the complaint it created)")
+
+
+def _read_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DraftInputError("--file", f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+@app.command()
+def show(
+    complaint: Annotated[str, typer.Argument(metavar="ID_OR_REFERENCE")],
+    json_out: JsonOption = False,
+    tenant: TenantOption = "",
+    intake: IntakeOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+) -> None:
+    """The case file: status, team, owner, SLA clocks, notifications and timeline."""
+    target = intake_target(intake)
+    with intake_stub(target, timeout) as stub:
+        case_file = stub.GetComplaint(
+            intake_pb2.GetComplaintRequest(complaint=complaint, tenant=tenant), timeout=timeout
+        )
+    if json_out:
+        _print_json(case_file_to_dict(case_file))
+    else:
+        typer.echo(render_case_file(case_file))
+
+
+@app.command("follow-up")
+def follow_up(
+    complaint: Annotated[str, typer.Argument(metavar="ID_OR_REFERENCE")],
+    body: Annotated[str, typer.Option(help="the customer's follow-up, in their words")],
+    channel: Annotated[
+        str | None, typer.Option(help=f"one of {', '.join(enums.choices(enums.CHANNEL))}")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="the same key again returns the first follow-up")
+    ] = None,
+    tenant: TenantOption = "",
+    json_out: JsonOption = False,
+    intake: IntakeOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Add a customer's follow-up to an existing complaint."""
+    request = intake_pb2.AddFollowUpRequest(
+        complaint=complaint,
+        body=body,
+        channel=_enum_option(enums.CHANNEL, channel, "--channel"),
+        idempotency_key=idempotency_key or "",
+        tenant=tenant,
+    )
+    target = intake_target(intake)
+    with intake_stub(target, timeout) as stub:
+        resp = stub.AddFollowUp(request, timeout=timeout)
+    if json_out:
+        _print_json(
+            {
+                "follow_up_id": resp.follow_up_id,
+                "complaint_id": resp.complaint_id,
+                "duplicate": resp.duplicate,
+            }
+        )
+        return
+    typer.echo(f"follow-up {resp.follow_up_id} on {resp.complaint_id}")
+    if resp.duplicate:
+        typer.echo("(idempotency key seen before: this is the follow-up it created)")
+
+
+@app.command()
+def customer(
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="account id")] = None,
+    social: Annotated[str | None, typer.Option("--social", metavar="NETWORK:HANDLE")] = None,
+    customer_id: Annotated[str | None, typer.Option("--customer-id")] = None,
+    tenant: TenantOption = "",
+    json_out: JsonOption = False,
+    intake: IntakeOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Every complaint of one customer, across channels, found by any one identifier."""
+    if not any((email, phone, account, social, customer_id)):
+        _fail("give one of --email, --phone, --account, --social or --customer-id", EXIT_INVALID)
+    identifiers = complaint_pb2.CustomerIdentifiers(
+        email=email or "", phone=phone or "", account_id=account or ""
+    )
+    if social:
+        try:
+            identifiers.social.append(parse_social(social))
+        except DraftInputError as exc:
+            _fail(str(exc), EXIT_INVALID)
+    request = intake_pb2.ListCustomerComplaintsRequest(
+        tenant=tenant, customer_id=customer_id or "", identifiers=identifiers
+    )
+    target = intake_target(intake)
+    with intake_stub(target, timeout) as stub:
+        resp = stub.ListCustomerComplaints(request, timeout=timeout)
+    if json_out:
+        _print_json(customer_complaints_to_dict(resp))
+    else:
+        typer.echo(render_customer_complaints(resp))
+
+
+_TOPICS = {
+    "lifecycle": topics.LIFECYCLE_TOPIC,
+    "deadletter": topics.DEAD_LETTER_TOPIC,
+}
+
+
+@app.command()
+def watch(
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="replay the topic from its first event")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    types: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type", "-t", metavar="TYPE", help="only this event type (repeatable), e.g. ComplaintRouted"
+        ),
+    ] = None,
+    topic: Annotated[str, typer.Option(help=f"one of {', '.join(_TOPICS)}")] = "lifecycle",
+    kafka: Annotated[
+        str | None, typer.Option("--kafka", metavar="HOST:PORT", help="broker [default: HAQ_KAFKA_BOOTSTRAP]")
+    ] = None,
+) -> None:
+    """A live, decoded tail of the lifecycle topic (Ctrl-C stops)."""
+    from kafka.errors import KafkaError
+
+    from services.common.tail import tail
+
+    from .watch import format_line, record_to_dict, type_filter
+
+    if topic not in _TOPICS:
+        _fail(f"--topic: {topic!r} is not one of {', '.join(_TOPICS)}", EXIT_INVALID)
+    settings = get_settings()
+    if kafka:
+        settings = settings.model_copy(update={"kafka_bootstrap": kafka})
+    wanted = type_filter(types or [])
+    try:
+        with closing(tail(settings, _TOPICS[topic], from_beginning=from_beginning)) as records:
+            for record in records:
+                if not wanted(record):
+                    continue
+                if json_out:
+                    typer.echo(json.dumps(record_to_dict(record), ensure_ascii=False))
+                else:
+                    typer.echo(format_line(record))
+    except KeyboardInterrupt:
+        return
+    except BrokenPipeError:
+        # `haq watch | head`: the reader left; exit quietly without a traceback at shutdown.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    except (KafkaError, RuntimeError) as exc:
+        _fail(f"cannot read {_TOPICS[topic]} from {settings.kafka_bootstrap}: {exc}", EXIT_UNREACHABLE)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

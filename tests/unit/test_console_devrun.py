@@ -1,0 +1,117 @@
+"""devrun's plan and housekeeping, and the SMTP sink (a real aiosmtpd server on a free port)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import smtplib
+import socket
+from email.message import EmailMessage
+from pathlib import Path
+
+from services.common.broker import free_port
+from services.common.settings import SERVICES, Settings
+from services.console import devrun, smtp_sink
+
+
+def test_plan_starts_broker_sink_and_every_service_with_exec():
+    settings = Settings(kafka_bootstrap="127.0.0.1:19999")
+    specs = devrun.plan(settings, python="/venv/bin/python")
+    assert [s.name for s in specs] == ["broker", "smtp", *SERVICES]
+    broker = specs[0]
+    assert "tcp://127.0.0.1:19999" in broker.argv and "memory://tansu/" in broker.argv
+    assert specs[1].command == "exec /venv/bin/python -m services.console.smtp_sink"
+    assert specs[2].command == "exec /venv/bin/python -m services.intake"
+    assert all(s.command.startswith("exec ") for s in specs)
+
+
+def test_child_env_pins_the_data_dir(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    env = devrun.child_env(Settings(data_dir=Path("var")))
+    assert env["HAQ_DATA_DIR"] == str(tmp_path / "var")
+    assert env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_clean_data_removes_only_the_databases(tmp_path: Path):
+    for name in ("intake.db", "intake.db-wal", "intake.db-shm", "routing.db"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "a.eml").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_bytes(b"x")
+    settings = Settings(data_dir=tmp_path)
+
+    assert devrun.clean_data(settings, keep=True) == []
+    assert (tmp_path / "intake.db").exists()
+
+    removed = devrun.clean_data(settings, keep=False)
+    assert sorted(p.name for p in removed) == ["intake.db", "intake.db-shm", "intake.db-wal", "routing.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mail", "notes.txt"]
+    assert (tmp_path / "mail" / "a.eml").exists()
+
+
+def test_ports_in_use_names_the_listener():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        settings = Settings(
+            kafka_bootstrap=f"127.0.0.1:{free_port()}",
+            smtp_port=free_port(),
+            intake_grpc_port=port,
+            **{f"{s}_grpc_port": free_port() for s in SERVICES if s != "intake"},
+            **{f"{s}_http_port": free_port() for s in SERVICES},
+        )
+        assert devrun.ports_in_use(settings) == [f"127.0.0.1:{port} (intake gRPC)"]
+
+
+def test_banner_lists_every_endpoint_and_a_runnable_example():
+    default = "\n".join(devrun.banner(Settings()))
+    assert default.startswith(devrun.READY_LINE)
+    assert "http://127.0.0.1:8080/v1/events" in default
+    for svc in SERVICES:
+        assert f"gRPC {Settings().grpc_target(svc)}" in default
+    assert "haq submit --channel email" in default and "--intake" not in default
+    moved = "\n".join(devrun.banner(Settings(intake_grpc_port=6001, kafka_bootstrap="127.0.0.1:6000")))
+    assert "haq submit --intake 127.0.0.1:6001" in moved and "haq watch --kafka 127.0.0.1:6000" in moved
+
+
+def test_devrun_refuses_to_start_over_a_busy_port(tmp_path: Path, monkeypatch, capsys):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        monkeypatch.setenv("HAQ_KAFKA_BOOTSTRAP", f"127.0.0.1:{listener.getsockname()[1]}")
+        monkeypatch.setenv("HAQ_DATA_DIR", str(tmp_path))
+        devrun.get_settings.cache_clear()
+        try:
+            assert devrun.main([]) == 1
+        finally:
+            devrun.get_settings.cache_clear()
+    assert "(broker)" in capsys.readouterr().err
+
+
+def test_smtp_sink_saves_each_message_as_eml(tmp_path: Path, caplog):
+    settings = Settings(data_dir=tmp_path, smtp_port=free_port())
+    controller = smtp_sink.make_controller(settings)
+    controller.start()
+    try:
+        msg = EmailMessage()
+        msg["From"] = "Haq <care@haq.local>"
+        msg["To"] = "sara@example.com"
+        msg["Subject"] = "شکایت شما ثبت شد: HQ-7KX2-94"
+        msg.set_content("سلام سارا، شکایت شما ثبت شد.")
+        with (
+            caplog.at_level("INFO", logger="haq.smtp_sink"),
+            smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as client,
+        ):
+            client.send_message(msg, to_addrs=["sara@example.com", "audit@haq.local"])
+    finally:
+        controller.stop()
+    files = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(files) == 1 and not list((tmp_path / "mail").glob("*.part"))
+    saved = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert saved["Subject"] == "شکایت شما ثبت شد: HQ-7KX2-94"
+    assert saved["X-Original-To"] == "sara@example.com, audit@haq.local"
+    assert "سلام سارا" in saved.get_content()
+    log = caplog.text
+    assert "mail 1 stored: 2 recipient(s)" in log
+    assert "sara@example.com" not in log and "HQ-7KX2-94" not in log
