@@ -44,7 +44,7 @@ proto-check: proto
 	git diff --exit-code --stat -- $(PB_OUT) && test -z "$$(git status --porcelain -- $(PB_OUT))"
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m tests.bench
 
 clean:
 	rm -rf var .pytest_cache

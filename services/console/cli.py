@@ -360,6 +360,19 @@ def watch(
         _fail(f"cannot read {_TOPICS[topic]} from {settings.kafka_bootstrap}: {exc}", EXIT_UNREACHABLE)
 
 
+def _register_subcommands() -> None:
+    from . import case_cli, notify_cli, rules_cli
+
+    app.add_typer(
+        rules_cli.app, name="rules", help="routing rule sets: validate, apply, diff, explain, simulate"
+    )
+    app.add_typer(case_cli.app, name="case", help="agent actions on a complaint, and SLA queries")
+    app.add_typer(notify_cli.app, name="notify", help="notification templates, deliveries and retries")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()
 

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from . import complaint_pb2 as haq_dot_v1_dot_complaint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13haq/v1/events.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\"c\n\x11\x43omplaintReceived\x12$\n\tcomplaint\x18\x01 \x01(\x0b\x32\x11.haq.v1.Complaint\x12(\n\x07history\x18\x02 \x01(\x0b\x32\x17.haq.v1.CustomerHistory\"\xa1\x01\n\x12\x43ustomerFollowedUp\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x14\n\x0c\x66ollow_up_id\x18\x02 \x01(\t\x12 \n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x0f.haq.v1.Channel\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12/\n\x0breceived_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x02\n\x0f\x43omplaintRouted\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x1a\n\x12owner_is_duty_lead\x18\x04 \x01(\x08\x12\"\n\x08priority\x18\x05 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x12\n\nsla_policy\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12\x18\n\x10rule_set_version\x18\x08 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\t \x01(\t\x12\x0c\n\x04tags\x18\n \x03(\t\x12\x15\n\rkeep_informed\x18\x0b \x03(\t\x12\x17\n\x0frequired_skills\x18\x0c \x03(\t\x12\x0e\n\x06sector\x18\r \x01(\t\"\x9a\x01\n\rOwnerAssigned\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\'\n\x06status\x18\x04 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\x12-\n\taccept_by\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x01\n\x08SlaClock\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\nstarted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05state\x18\x04 \x01(\t\x12.\n\nstopped_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x10SlaClocksStarted\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06policy\x18\x02 \x01(\t\x12 \n\x06\x63locks\x18\x03 \x03(\x0b\x32\x10.haq.v1.SlaClock\"H\n\x0fSlaClockStopped\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x1f\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x10.haq.v1.SlaClock\"a\n\x0bSlaBreached\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x1f\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x10.haq.v1.SlaClock\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0c\n\x04team\x18\x04 \x01(\t\"\xd0\x01\n\x10NotificationSent\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x17\n\x0fnotification_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x10\n\x08language\x18\x06 \x01(\t\x12+\n\x07sent_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10trigger_event_id\x18\x08 \x01(\t\"\xb5\x01\n\x12NotificationFailed\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x17\n\x0fnotification_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10trigger_event_id\x18\x08 \x01(\t\"\xa8\x02\n\nDeadLetter\x12\x14\n\x0csource_topic\x18\x01 \x01(\t\x12\x11\n\tpartition\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0eoriginal_value\x18\x05 \x01(\x0c\x12\x41\n\x10original_headers\x18\x06 \x03(\x0b\x32\'.haq.v1.DeadLetter.OriginalHeadersEntry\x12\x0f\n\x07service\x18\x07 \x01(\t\x12-\n\tfailed_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x36\n\x14OriginalHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13haq/v1/events.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\"c\n\x11\x43omplaintReceived\x12$\n\tcomplaint\x18\x01 \x01(\x0b\x32\x11.haq.v1.Complaint\x12(\n\x07history\x18\x02 \x01(\x0b\x32\x17.haq.v1.CustomerHistory\"\xa1\x01\n\x12\x43ustomerFollowedUp\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x14\n\x0c\x66ollow_up_id\x18\x02 \x01(\t\x12 \n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x0f.haq.v1.Channel\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12/\n\x0breceived_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe4\x02\n\x0f\x43omplaintRouted\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x1a\n\x12owner_is_duty_lead\x18\x04 \x01(\x08\x12\"\n\x08priority\x18\x05 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x12\n\nsla_policy\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12\x18\n\x10rule_set_version\x18\x08 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\t \x01(\t\x12\x0c\n\x04tags\x18\n \x03(\t\x12\x15\n\rkeep_informed\x18\x0b \x03(\t\x12\x17\n\x0frequired_skills\x18\x0c \x03(\t\x12\x0e\n\x06sector\x18\r \x01(\t\x12\x14\n\x0creassignment\x18\x0e \x01(\x08\x12\x16\n\x0eprevious_owner\x18\x0f \x01(\t\x12\x0e\n\x06reason\x18\x10 \x01(\t\"\x9a\x01\n\rOwnerAssigned\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\'\n\x06status\x18\x04 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\x12-\n\taccept_by\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x01\n\x08SlaClock\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\nstarted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05state\x18\x04 \x01(\t\x12.\n\nstopped_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x10SlaClocksStarted\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06policy\x18\x02 \x01(\t\x12 \n\x06\x63locks\x18\x03 \x03(\x0b\x32\x10.haq.v1.SlaClock\"H\n\x0fSlaClockStopped\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x1f\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x10.haq.v1.SlaClock\"a\n\x0bSlaBreached\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x1f\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x10.haq.v1.SlaClock\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0c\n\x04team\x18\x04 \x01(\t\"\xd0\x01\n\x10NotificationSent\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x17\n\x0fnotification_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x10\n\x08language\x18\x06 \x01(\t\x12+\n\x07sent_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10trigger_event_id\x18\x08 \x01(\t\"\xb5\x01\n\x12NotificationFailed\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x17\n\x0fnotification_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10trigger_event_id\x18\x08 \x01(\t\"\xa8\x02\n\nDeadLetter\x12\x14\n\x0csource_topic\x18\x01 \x01(\t\x12\x11\n\tpartition\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x16\n\x0eoriginal_value\x18\x05 \x01(\x0c\x12\x41\n\x10original_headers\x18\x06 \x03(\x0b\x32\'.haq.v1.DeadLetter.OriginalHeadersEntry\x12\x0f\n\x07service\x18\x07 \x01(\t\x12-\n\tfailed_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x36\n\x14OriginalHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9c\x01\n\rOwnerAccepted\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"{\n\rOwnerDeclined\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"\xb7\x01\n\rOwnerReplaced\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x16\n\x0eprevious_owner\x18\x02 \x01(\t\x12\x11\n\tnew_owner\x18\x03 \x01(\t\x12\x0c\n\x04team\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x1e\n\x16new_owner_is_duty_lead\x18\x06 \x01(\x08\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"u\n\x10RerouteRequested\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\x16\n\x0e\x65xclude_owners\x18\x03 \x03(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x15\n\rcurrent_owner\x18\x05 \x01(\t\"\xdc\x01\n\x0e\x41gentResponded\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x13\n\x0bresponse_id\x18\x02 \x01(\t\x12\r\n\x05\x61gent\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x05 \x01(\t\x12\x30\n\x0cresponded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eguard_warnings\x18\x07 \x03(\t\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"W\n\x11InternalNoteAdded\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0f\n\x07note_id\x18\x02 \x01(\t\x12\r\n\x05\x61gent\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\"\x83\x01\n\rInfoRequested\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\r\n\x05\x61gent\x18\x03 \x01(\t\x12\x10\n\x08question\x18\x04 \x01(\t\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"\xc8\x01\n\x11TransferRequested\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x13\n\x0btransfer_id\x18\x02 \x01(\t\x12\x12\n\nfrom_owner\x18\x03 \x01(\t\x12\x11\n\tfrom_team\x18\x04 \x01(\t\x12\x0f\n\x07to_team\x18\x05 \x01(\t\x12\x10\n\x08to_owner\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12.\n\nrespond_by\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xba\x01\n\x10TransferAccepted\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x13\n\x0btransfer_id\x18\x02 \x01(\t\x12\x11\n\tnew_owner\x18\x03 \x01(\t\x12\x10\n\x08new_team\x18\x04 \x01(\t\x12\x16\n\x0eprevious_owner\x18\x05 \x01(\t\x12\x15\n\rprevious_team\x18\x06 \x01(\t\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"\x84\x01\n\x10TransferDeclined\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x13\n\x0btransfer_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63lined_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x11\n\ttimed_out\x18\x05 \x01(\x08\x12\r\n\x05owner\x18\x06 \x01(\t\"\xc1\x01\n\x08Resolved\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x17\n\x0fresolution_code\x18\x04 \x01(\t\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12/\n\x0bresolved_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"\x82\x01\n\x08Reopened\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0c\n\x04team\x18\x05 \x01(\t\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"W\n\x06\x43losed\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\'\n\x06status\x18\x14 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\"w\n\nSlaWarning\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x1f\n\x05\x63lock\x18\x02 \x01(\x0b\x32\x10.haq.v1.SlaClock\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0c\n\x04team\x18\x04 \x01(\t\x12\x15\n\rshare_elapsed\x18\x05 \x01(\x01\"Y\n\x0fSlaClocksPaused\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12 \n\x06\x63locks\x18\x02 \x03(\x0b\x32\x10.haq.v1.SlaClock\x12\x0e\n\x06reason\x18\x03 \x01(\t\"Z\n\x10SlaClocksResumed\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12 \n\x06\x63locks\x18\x02 \x03(\x0b\x32\x10.haq.v1.SlaClock\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x9c\x01\n\tEscalated\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x05\x12\x0e\n\x06notify\x18\x04 \x03(\t\x12\x1f\n\x05\x63lock\x18\x05 \x01(\x0b\x32\x10.haq.v1.SlaClock\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\r\n\x05owner\x18\x07 \x01(\t\x12\x0c\n\x04team\x18\x08 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,23 +40,57 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMERFOLLOWEDUP']._serialized_start=190
   _globals['_CUSTOMERFOLLOWEDUP']._serialized_end=351
   _globals['_COMPLAINTROUTED']._serialized_start=354
-  _globals['_COMPLAINTROUTED']._serialized_end=648
-  _globals['_OWNERASSIGNED']._serialized_start=651
-  _globals['_OWNERASSIGNED']._serialized_end=805
-  _globals['_SLACLOCK']._serialized_start=808
-  _globals['_SLACLOCK']._serialized_end=987
-  _globals['_SLACLOCKSSTARTED']._serialized_start=989
-  _globals['_SLACLOCKSSTARTED']._serialized_end=1079
-  _globals['_SLACLOCKSTOPPED']._serialized_start=1081
-  _globals['_SLACLOCKSTOPPED']._serialized_end=1153
-  _globals['_SLABREACHED']._serialized_start=1155
-  _globals['_SLABREACHED']._serialized_end=1252
-  _globals['_NOTIFICATIONSENT']._serialized_start=1255
-  _globals['_NOTIFICATIONSENT']._serialized_end=1463
-  _globals['_NOTIFICATIONFAILED']._serialized_start=1466
-  _globals['_NOTIFICATIONFAILED']._serialized_end=1647
-  _globals['_DEADLETTER']._serialized_start=1650
-  _globals['_DEADLETTER']._serialized_end=1946
-  _globals['_DEADLETTER_ORIGINALHEADERSENTRY']._serialized_start=1892
-  _globals['_DEADLETTER_ORIGINALHEADERSENTRY']._serialized_end=1946
+  _globals['_COMPLAINTROUTED']._serialized_end=710
+  _globals['_OWNERASSIGNED']._serialized_start=713
+  _globals['_OWNERASSIGNED']._serialized_end=867
+  _globals['_SLACLOCK']._serialized_start=870
+  _globals['_SLACLOCK']._serialized_end=1049
+  _globals['_SLACLOCKSSTARTED']._serialized_start=1051
+  _globals['_SLACLOCKSSTARTED']._serialized_end=1141
+  _globals['_SLACLOCKSTOPPED']._serialized_start=1143
+  _globals['_SLACLOCKSTOPPED']._serialized_end=1215
+  _globals['_SLABREACHED']._serialized_start=1217
+  _globals['_SLABREACHED']._serialized_end=1314
+  _globals['_NOTIFICATIONSENT']._serialized_start=1317
+  _globals['_NOTIFICATIONSENT']._serialized_end=1525
+  _globals['_NOTIFICATIONFAILED']._serialized_start=1528
+  _globals['_NOTIFICATIONFAILED']._serialized_end=1709
+  _globals['_DEADLETTER']._serialized_start=1712
+  _globals['_DEADLETTER']._serialized_end=2008
+  _globals['_DEADLETTER_ORIGINALHEADERSENTRY']._serialized_start=1954
+  _globals['_DEADLETTER_ORIGINALHEADERSENTRY']._serialized_end=2008
+  _globals['_OWNERACCEPTED']._serialized_start=2011
+  _globals['_OWNERACCEPTED']._serialized_end=2167
+  _globals['_OWNERDECLINED']._serialized_start=2169
+  _globals['_OWNERDECLINED']._serialized_end=2292
+  _globals['_OWNERREPLACED']._serialized_start=2295
+  _globals['_OWNERREPLACED']._serialized_end=2478
+  _globals['_REROUTEREQUESTED']._serialized_start=2480
+  _globals['_REROUTEREQUESTED']._serialized_end=2597
+  _globals['_AGENTRESPONDED']._serialized_start=2600
+  _globals['_AGENTRESPONDED']._serialized_end=2820
+  _globals['_INTERNALNOTEADDED']._serialized_start=2822
+  _globals['_INTERNALNOTEADDED']._serialized_end=2909
+  _globals['_INFOREQUESTED']._serialized_start=2912
+  _globals['_INFOREQUESTED']._serialized_end=3043
+  _globals['_TRANSFERREQUESTED']._serialized_start=3046
+  _globals['_TRANSFERREQUESTED']._serialized_end=3246
+  _globals['_TRANSFERACCEPTED']._serialized_start=3249
+  _globals['_TRANSFERACCEPTED']._serialized_end=3435
+  _globals['_TRANSFERDECLINED']._serialized_start=3438
+  _globals['_TRANSFERDECLINED']._serialized_end=3570
+  _globals['_RESOLVED']._serialized_start=3573
+  _globals['_RESOLVED']._serialized_end=3766
+  _globals['_REOPENED']._serialized_start=3769
+  _globals['_REOPENED']._serialized_end=3899
+  _globals['_CLOSED']._serialized_start=3901
+  _globals['_CLOSED']._serialized_end=3988
+  _globals['_SLAWARNING']._serialized_start=3990
+  _globals['_SLAWARNING']._serialized_end=4109
+  _globals['_SLACLOCKSPAUSED']._serialized_start=4111
+  _globals['_SLACLOCKSPAUSED']._serialized_end=4200
+  _globals['_SLACLOCKSRESUMED']._serialized_start=4202
+  _globals['_SLACLOCKSRESUMED']._serialized_end=4292
+  _globals['_ESCALATED']._serialized_start=4295
+  _globals['_ESCALATED']._serialized_end=4451
 # @@protoc_insertion_point(module_scope)

@@ -33,7 +33,7 @@ class CustomerFollowedUp(_message.Message):
     def __init__(self, complaint_id: _Optional[str] = ..., follow_up_id: _Optional[str] = ..., channel: _Optional[_Union[_complaint_pb2.Channel, str]] = ..., body: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ComplaintRouted(_message.Message):
-    __slots__ = ("complaint_id", "team", "owner", "owner_is_duty_lead", "priority", "sla_policy", "rule_id", "rule_set_version", "explanation", "tags", "keep_informed", "required_skills", "sector")
+    __slots__ = ("complaint_id", "team", "owner", "owner_is_duty_lead", "priority", "sla_policy", "rule_id", "rule_set_version", "explanation", "tags", "keep_informed", "required_skills", "sector", "reassignment", "previous_owner", "reason")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,9 @@ class ComplaintRouted(_message.Message):
     KEEP_INFORMED_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_SKILLS_FIELD_NUMBER: _ClassVar[int]
     SECTOR_FIELD_NUMBER: _ClassVar[int]
+    REASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_OWNER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     team: str
     owner: str
@@ -60,7 +63,10 @@ class ComplaintRouted(_message.Message):
     keep_informed: _containers.RepeatedScalarFieldContainer[str]
     required_skills: _containers.RepeatedScalarFieldContainer[str]
     sector: str
-    def __init__(self, complaint_id: _Optional[str] = ..., team: _Optional[str] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., rule_id: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., explanation: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., keep_informed: _Optional[_Iterable[str]] = ..., required_skills: _Optional[_Iterable[str]] = ..., sector: _Optional[str] = ...) -> None: ...
+    reassignment: bool
+    previous_owner: str
+    reason: str
+    def __init__(self, complaint_id: _Optional[str] = ..., team: _Optional[str] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., rule_id: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., explanation: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., keep_informed: _Optional[_Iterable[str]] = ..., required_skills: _Optional[_Iterable[str]] = ..., sector: _Optional[str] = ..., reassignment: _Optional[bool] = ..., previous_owner: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class OwnerAssigned(_message.Message):
     __slots__ = ("complaint_id", "owner", "team", "status", "accept_by")
@@ -186,3 +192,261 @@ class DeadLetter(_message.Message):
     service: str
     failed_at: _timestamp_pb2.Timestamp
     def __init__(self, source_topic: _Optional[str] = ..., partition: _Optional[int] = ..., offset: _Optional[int] = ..., reason: _Optional[str] = ..., original_value: _Optional[bytes] = ..., original_headers: _Optional[_Mapping[str, str]] = ..., service: _Optional[str] = ..., failed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class OwnerAccepted(_message.Message):
+    __slots__ = ("complaint_id", "owner", "team", "accepted_at", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    owner: str
+    team: str
+    accepted_at: _timestamp_pb2.Timestamp
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class OwnerDeclined(_message.Message):
+    __slots__ = ("complaint_id", "owner", "team", "reason", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    owner: str
+    team: str
+    reason: str
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ..., reason: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class OwnerReplaced(_message.Message):
+    __slots__ = ("complaint_id", "previous_owner", "new_owner", "team", "reason", "new_owner_is_duty_lead", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_OWNER_FIELD_NUMBER: _ClassVar[int]
+    NEW_OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NEW_OWNER_IS_DUTY_LEAD_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    previous_owner: str
+    new_owner: str
+    team: str
+    reason: str
+    new_owner_is_duty_lead: bool
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., previous_owner: _Optional[str] = ..., new_owner: _Optional[str] = ..., team: _Optional[str] = ..., reason: _Optional[str] = ..., new_owner_is_duty_lead: _Optional[bool] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class RerouteRequested(_message.Message):
+    __slots__ = ("complaint_id", "team", "exclude_owners", "reason", "current_owner")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_OWNERS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_OWNER_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    team: str
+    exclude_owners: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    current_owner: str
+    def __init__(self, complaint_id: _Optional[str] = ..., team: _Optional[str] = ..., exclude_owners: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., current_owner: _Optional[str] = ...) -> None: ...
+
+class AgentResponded(_message.Message):
+    __slots__ = ("complaint_id", "response_id", "agent", "body", "channel", "responded_at", "guard_warnings", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_AT_FIELD_NUMBER: _ClassVar[int]
+    GUARD_WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    response_id: str
+    agent: str
+    body: str
+    channel: str
+    responded_at: _timestamp_pb2.Timestamp
+    guard_warnings: _containers.RepeatedScalarFieldContainer[str]
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., response_id: _Optional[str] = ..., agent: _Optional[str] = ..., body: _Optional[str] = ..., channel: _Optional[str] = ..., responded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., guard_warnings: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class InternalNoteAdded(_message.Message):
+    __slots__ = ("complaint_id", "note_id", "agent", "body")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    note_id: str
+    agent: str
+    body: str
+    def __init__(self, complaint_id: _Optional[str] = ..., note_id: _Optional[str] = ..., agent: _Optional[str] = ..., body: _Optional[str] = ...) -> None: ...
+
+class InfoRequested(_message.Message):
+    __slots__ = ("complaint_id", "request_id", "agent", "question", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    request_id: str
+    agent: str
+    question: str
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., request_id: _Optional[str] = ..., agent: _Optional[str] = ..., question: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class TransferRequested(_message.Message):
+    __slots__ = ("complaint_id", "transfer_id", "from_owner", "from_team", "to_team", "to_owner", "reason", "respond_by")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_OWNER_FIELD_NUMBER: _ClassVar[int]
+    FROM_TEAM_FIELD_NUMBER: _ClassVar[int]
+    TO_TEAM_FIELD_NUMBER: _ClassVar[int]
+    TO_OWNER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESPOND_BY_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    transfer_id: str
+    from_owner: str
+    from_team: str
+    to_team: str
+    to_owner: str
+    reason: str
+    respond_by: _timestamp_pb2.Timestamp
+    def __init__(self, complaint_id: _Optional[str] = ..., transfer_id: _Optional[str] = ..., from_owner: _Optional[str] = ..., from_team: _Optional[str] = ..., to_team: _Optional[str] = ..., to_owner: _Optional[str] = ..., reason: _Optional[str] = ..., respond_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TransferAccepted(_message.Message):
+    __slots__ = ("complaint_id", "transfer_id", "new_owner", "new_team", "previous_owner", "previous_team", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_OWNER_FIELD_NUMBER: _ClassVar[int]
+    NEW_TEAM_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_OWNER_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TEAM_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    transfer_id: str
+    new_owner: str
+    new_team: str
+    previous_owner: str
+    previous_team: str
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., transfer_id: _Optional[str] = ..., new_owner: _Optional[str] = ..., new_team: _Optional[str] = ..., previous_owner: _Optional[str] = ..., previous_team: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class TransferDeclined(_message.Message):
+    __slots__ = ("complaint_id", "transfer_id", "declined_by", "reason", "timed_out", "owner")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    DECLINED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    transfer_id: str
+    declined_by: str
+    reason: str
+    timed_out: bool
+    owner: str
+    def __init__(self, complaint_id: _Optional[str] = ..., transfer_id: _Optional[str] = ..., declined_by: _Optional[str] = ..., reason: _Optional[str] = ..., timed_out: _Optional[bool] = ..., owner: _Optional[str] = ...) -> None: ...
+
+class Resolved(_message.Message):
+    __slots__ = ("complaint_id", "owner", "team", "resolution_code", "summary", "resolved_at", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_CODE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    owner: str
+    team: str
+    resolution_code: str
+    summary: str
+    resolved_at: _timestamp_pb2.Timestamp
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ..., resolution_code: _Optional[str] = ..., summary: _Optional[str] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class Reopened(_message.Message):
+    __slots__ = ("complaint_id", "reason", "by", "owner", "team", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    reason: str
+    by: str
+    owner: str
+    team: str
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., reason: _Optional[str] = ..., by: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class Closed(_message.Message):
+    __slots__ = ("complaint_id", "reason", "status")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    reason: str
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., reason: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
+
+class SlaWarning(_message.Message):
+    __slots__ = ("complaint_id", "clock", "owner", "team", "share_elapsed")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    SHARE_ELAPSED_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    clock: SlaClock
+    owner: str
+    team: str
+    share_elapsed: float
+    def __init__(self, complaint_id: _Optional[str] = ..., clock: _Optional[_Union[SlaClock, _Mapping]] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ..., share_elapsed: _Optional[float] = ...) -> None: ...
+
+class SlaClocksPaused(_message.Message):
+    __slots__ = ("complaint_id", "clocks", "reason")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOCKS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    clocks: _containers.RepeatedCompositeFieldContainer[SlaClock]
+    reason: str
+    def __init__(self, complaint_id: _Optional[str] = ..., clocks: _Optional[_Iterable[_Union[SlaClock, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SlaClocksResumed(_message.Message):
+    __slots__ = ("complaint_id", "clocks", "reason")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLOCKS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    clocks: _containers.RepeatedCompositeFieldContainer[SlaClock]
+    reason: str
+    def __init__(self, complaint_id: _Optional[str] = ..., clocks: _Optional[_Iterable[_Union[SlaClock, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Escalated(_message.Message):
+    __slots__ = ("complaint_id", "level", "step", "notify", "clock", "reason", "owner", "team")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    NOTIFY_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    level: str
+    step: int
+    notify: _containers.RepeatedScalarFieldContainer[str]
+    clock: SlaClock
+    reason: str
+    owner: str
+    team: str
+    def __init__(self, complaint_id: _Optional[str] = ..., level: _Optional[str] = ..., step: _Optional[int] = ..., notify: _Optional[_Iterable[str]] = ..., clock: _Optional[_Union[SlaClock, _Mapping]] = ..., reason: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...

@@ -9,6 +9,36 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CheckResponseRequest(_message.Message):
+    __slots__ = ("tenant", "language", "body")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    language: str
+    body: str
+    def __init__(self, tenant: _Optional[str] = ..., language: _Optional[str] = ..., body: _Optional[str] = ...) -> None: ...
+
+class GuardFinding(_message.Message):
+    __slots__ = ("phrase", "rule", "suggestion")
+    PHRASE_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    phrase: str
+    rule: str
+    suggestion: str
+    def __init__(self, phrase: _Optional[str] = ..., rule: _Optional[str] = ..., suggestion: _Optional[str] = ...) -> None: ...
+
+class CheckResponseResponse(_message.Message):
+    __slots__ = ("allowed", "mode", "findings")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    mode: str
+    findings: _containers.RepeatedCompositeFieldContainer[GuardFinding]
+    def __init__(self, allowed: _Optional[bool] = ..., mode: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[GuardFinding, _Mapping]]] = ...) -> None: ...
+
 class ListDeliveriesRequest(_message.Message):
     __slots__ = ("complaint_id",)
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -39,6 +39,11 @@ class NotificationAdminStub:
                 request_serializer=haq_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=haq_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.CheckResponse = channel.unary_unary(
+                '/haq.v1.NotificationAdmin/CheckResponse',
+                request_serializer=haq_dot_v1_dot_notifications__pb2.CheckResponseRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_notifications__pb2.CheckResponseResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationAdminServicer:
@@ -50,6 +55,14 @@ class NotificationAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckResponse(self, request, context):
+        """The response guard: checks a public reply before it goes out (deflecting or blaming phrases,
+        length). Escalation calls it when an agent responds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +70,11 @@ def add_NotificationAdminServicer_to_server(servicer, server):
                     servicer.ListDeliveries,
                     request_deserializer=haq_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=haq_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'CheckResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckResponse,
+                    request_deserializer=haq_dot_v1_dot_notifications__pb2.CheckResponseRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_notifications__pb2.CheckResponseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +104,33 @@ class NotificationAdmin:
             '/haq.v1.NotificationAdmin/ListDeliveries',
             haq_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
             haq_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.NotificationAdmin/CheckResponse',
+            haq_dot_v1_dot_notifications__pb2.CheckResponseRequest.SerializeToString,
+            haq_dot_v1_dot_notifications__pb2.CheckResponseResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from . import complaint_pb2 as haq_dot_v1_dot_complaint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14haq/v1/routing.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\"\"\n\x10ListTeamsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"\xa1\x01\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0e\n\x06skills\x18\x04 \x03(\t\x12\x11\n\tlanguages\x18\x05 \x03(\t\x12\x10\n\x08\x63\x61pacity\x18\x06 \x01(\x05\x12\x18\n\x10open_assignments\x18\x07 \x01(\x05\x12\x10\n\x08presence\x18\x08 \x01(\t\x12\x0f\n\x07is_lead\x18\t \x01(\x08\"c\n\x04Team\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nduty_owner\x18\x03 \x01(\t\x12\x1d\n\x06\x61gents\x18\x04 \x03(\x0b\x32\r.haq.v1.Agent\x12\x0e\n\x06queued\x18\x05 \x01(\x05\"0\n\x11ListTeamsResponse\x12\x1b\n\x05teams\x18\x01 \x03(\x0b\x32\x0c.haq.v1.Team\"*\n\x12GetDecisionRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\"\x88\x02\n\x0fRoutingDecision\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x1a\n\x12owner_is_duty_lead\x18\x04 \x01(\x08\x12\"\n\x08priority\x18\x05 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x12\n\nsla_policy\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12\x18\n\x10rule_set_version\x18\x08 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\t \x01(\t\x12.\n\ndecided_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x94\x01\n\x0cRoutingAdmin\x12@\n\tListTeams\x12\x18.haq.v1.ListTeamsRequest\x1a\x19.haq.v1.ListTeamsResponse\x12\x42\n\x0bGetDecision\x12\x1a.haq.v1.GetDecisionRequest\x1a\x17.haq.v1.RoutingDecisionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14haq/v1/routing.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\"\"\n\x10ListTeamsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"\xc5\x01\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0e\n\x06skills\x18\x04 \x03(\t\x12\x11\n\tlanguages\x18\x05 \x03(\t\x12\x10\n\x08\x63\x61pacity\x18\x06 \x01(\x05\x12\x18\n\x10open_assignments\x18\x07 \x01(\x05\x12\x10\n\x08presence\x18\x08 \x01(\t\x12\x0f\n\x07is_lead\x18\t \x01(\x08\x12\r\n\x05\x65mail\x18\n \x01(\t\x12\x13\n\x0b\x63hat_handle\x18\x0b \x01(\t\"\xa7\x01\n\x04Team\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nduty_owner\x18\x03 \x01(\t\x12\x1d\n\x06\x61gents\x18\x04 \x03(\x0b\x32\r.haq.v1.Agent\x12\x0e\n\x06queued\x18\x05 \x01(\x05\x12\x0c\n\x04lead\x18\x06 \x01(\t\x12\x0f\n\x07manager\x18\x07 \x01(\t\x12\x10\n\x08\x64irector\x18\x08 \x01(\t\x12\x11\n\ttime_zone\x18\t \x01(\t\"0\n\x11ListTeamsResponse\x12\x1b\n\x05teams\x18\x01 \x03(\x0b\x32\x0c.haq.v1.Team\"*\n\x12GetDecisionRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\"\x88\x02\n\x0fRoutingDecision\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x1a\n\x12owner_is_duty_lead\x18\x04 \x01(\x08\x12\"\n\x08priority\x18\x05 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x12\n\nsla_policy\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12\x18\n\x10rule_set_version\x18\x08 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\t \x01(\t\x12.\n\ndecided_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x94\x01\n\x0cRoutingAdmin\x12@\n\tListTeams\x12\x18.haq.v1.ListTeamsRequest\x1a\x19.haq.v1.ListTeamsResponse\x12\x42\n\x0bGetDecision\x12\x1a.haq.v1.GetDecisionRequest\x1a\x17.haq.v1.RoutingDecisionb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,15 +36,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTTEAMSREQUEST']._serialized_start=89
   _globals['_LISTTEAMSREQUEST']._serialized_end=123
   _globals['_AGENT']._serialized_start=126
-  _globals['_AGENT']._serialized_end=287
-  _globals['_TEAM']._serialized_start=289
-  _globals['_TEAM']._serialized_end=388
-  _globals['_LISTTEAMSRESPONSE']._serialized_start=390
-  _globals['_LISTTEAMSRESPONSE']._serialized_end=438
-  _globals['_GETDECISIONREQUEST']._serialized_start=440
-  _globals['_GETDECISIONREQUEST']._serialized_end=482
-  _globals['_ROUTINGDECISION']._serialized_start=485
-  _globals['_ROUTINGDECISION']._serialized_end=749
-  _globals['_ROUTINGADMIN']._serialized_start=752
-  _globals['_ROUTINGADMIN']._serialized_end=900
+  _globals['_AGENT']._serialized_end=323
+  _globals['_TEAM']._serialized_start=326
+  _globals['_TEAM']._serialized_end=493
+  _globals['_LISTTEAMSRESPONSE']._serialized_start=495
+  _globals['_LISTTEAMSRESPONSE']._serialized_end=543
+  _globals['_GETDECISIONREQUEST']._serialized_start=545
+  _globals['_GETDECISIONREQUEST']._serialized_end=587
+  _globals['_ROUTINGDECISION']._serialized_start=590
+  _globals['_ROUTINGDECISION']._serialized_end=854
+  _globals['_ROUTINGADMIN']._serialized_start=857
+  _globals['_ROUTINGADMIN']._serialized_end=1005
 # @@protoc_insertion_point(module_scope)

@@ -17,7 +17,7 @@ class ListTeamsRequest(_message.Message):
     def __init__(self, tenant: _Optional[str] = ...) -> None: ...
 
 class Agent(_message.Message):
-    __slots__ = ("id", "name", "team", "skills", "languages", "capacity", "open_assignments", "presence", "is_lead")
+    __slots__ = ("id", "name", "team", "skills", "languages", "capacity", "open_assignments", "presence", "is_lead", "email", "chat_handle")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,8 @@ class Agent(_message.Message):
     OPEN_ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_FIELD_NUMBER: _ClassVar[int]
     IS_LEAD_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    CHAT_HANDLE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     team: str
@@ -36,21 +38,31 @@ class Agent(_message.Message):
     open_assignments: int
     presence: str
     is_lead: bool
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., team: _Optional[str] = ..., skills: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., open_assignments: _Optional[int] = ..., presence: _Optional[str] = ..., is_lead: _Optional[bool] = ...) -> None: ...
+    email: str
+    chat_handle: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., team: _Optional[str] = ..., skills: _Optional[_Iterable[str]] = ..., languages: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., open_assignments: _Optional[int] = ..., presence: _Optional[str] = ..., is_lead: _Optional[bool] = ..., email: _Optional[str] = ..., chat_handle: _Optional[str] = ...) -> None: ...
 
 class Team(_message.Message):
-    __slots__ = ("id", "name", "duty_owner", "agents", "queued")
+    __slots__ = ("id", "name", "duty_owner", "agents", "queued", "lead", "manager", "director", "time_zone")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DUTY_OWNER_FIELD_NUMBER: _ClassVar[int]
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
+    LEAD_FIELD_NUMBER: _ClassVar[int]
+    MANAGER_FIELD_NUMBER: _ClassVar[int]
+    DIRECTOR_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     duty_owner: str
     agents: _containers.RepeatedCompositeFieldContainer[Agent]
     queued: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., duty_owner: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[Agent, _Mapping]]] = ..., queued: _Optional[int] = ...) -> None: ...
+    lead: str
+    manager: str
+    director: str
+    time_zone: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., duty_owner: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[Agent, _Mapping]]] = ..., queued: _Optional[int] = ..., lead: _Optional[str] = ..., manager: _Optional[str] = ..., director: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class ListTeamsResponse(_message.Message):
     __slots__ = ("teams",)
