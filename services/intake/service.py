@@ -385,23 +385,37 @@ class IntakeService:
         msg = envelope.message
         name = envelope.name
         if name == "ComplaintRouted":
-            row.team, row.owner, row.owner_is_duty_lead = msg.team, msg.owner, msg.owner_is_duty_lead
-            row.priority = mapping.to_name(mapping.PRIORITY, msg.priority)
-            row.sla_policy, row.routing_rule, row.routing_explanation = (
-                msg.sla_policy,
-                msg.rule_id,
-                msg.explanation,
-            )
+            row.priority = mapping.to_name(mapping.PRIORITY, msg.priority) or row.priority
+            row.sla_policy, row.routing_rule = msg.sla_policy, msg.rule_id
+            row.routing_explanation = msg.explanation
+            if not msg.reassignment or not row.owner:
+                # A reassignment is only a proposal: the current owner stays accountable until
+                # escalation moves ownership (OwnerAccepted / OwnerReplaced / TransferAccepted).
+                row.team, row.owner, row.owner_is_duty_lead = msg.team, msg.owner, msg.owner_is_duty_lead
             row.status = casefile.advance_status(row.status, "routed")
         elif name == "OwnerAssigned":
-            row.owner, row.team = msg.owner or row.owner, msg.team or row.team
+            if row.status in ("received", "routed", "offered") or not row.owner:
+                row.owner, row.team = msg.owner or row.owner, msg.team or row.team
             row.status = casefile.advance_status(row.status, mapping.to_name(mapping.STATUS, msg.status))
+        elif name in ("OwnerAccepted", "Reopened"):
+            row.owner, row.team = msg.owner or row.owner, msg.team or row.team
+            row.owner_is_duty_lead = row.owner_is_duty_lead and name == "Reopened"
+        elif name == "OwnerReplaced":
+            row.owner, row.team = msg.new_owner, msg.team or row.team
+            row.owner_is_duty_lead = msg.new_owner_is_duty_lead
+        elif name == "TransferAccepted":
+            row.owner, row.team, row.owner_is_duty_lead = msg.new_owner, msg.new_team or row.team, False
         elif name == "SlaClocksStarted":
             for clock in msg.clocks:
                 _upsert_clock(session, complaint_id, clock)
             if msg.policy:
                 row.sla_policy = msg.policy
-        elif name in ("SlaClockStopped", "SlaBreached"):
+        elif name in ("SlaClocksPaused", "SlaClocksResumed"):
+            for clock in msg.clocks:
+                _upsert_clock(session, complaint_id, clock)
+        elif name in ("SlaClockStopped", "SlaBreached", "SlaWarning") or (
+            name == "Escalated" and msg.HasField("clock")
+        ):
             _upsert_clock(session, complaint_id, msg.clock)
         elif name in ("NotificationSent", "NotificationFailed"):
             sent = name == "NotificationSent"
@@ -424,6 +438,11 @@ class IntakeService:
             note.at = at
             note.detail = "" if sent else msg.reason
             session.add(note)
+        status_field = msg.DESCRIPTOR.fields_by_name.get("status")
+        if name != "OwnerAssigned" and status_field is not None and status_field.enum_type is not None:
+            status = mapping.to_name(mapping.STATUS, msg.status)
+            if status:
+                row.status = casefile.advance_status(row.status, status)
         row.updated_at = utcnow()
         session.add(row)
 
@@ -436,8 +455,8 @@ def _upsert_clock(session: Session, complaint_id: str, clock: events_pb2.SlaCloc
         row.started_at = clock.started_at.ToDatetime(tzinfo=UTC)
     if clock.HasField("due_at"):
         row.due_at = clock.due_at.ToDatetime(tzinfo=UTC)
-    if clock.state:
-        row.state = clock.state
+    if clock.state and not (row.state == "breached" and clock.state in ("running", "warning")):
+        row.state = clock.state  # a breach is final for that clock; a later warning cannot undo it
     if clock.HasField("stopped_at"):
         row.stopped_at = clock.stopped_at.ToDatetime(tzinfo=UTC)
     session.add(row)

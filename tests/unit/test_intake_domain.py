@@ -194,3 +194,73 @@ def test_case_file_projects_clocks_owner_and_notifications(tmp_path):
         "NotificationSent",
         "SlaClockStopped",
     ]
+
+
+def test_every_case_file_event_is_a_contract_message_with_its_own_summary():
+    from services.common.pb.haq.v1 import events_pb2
+    from services.intake.domain.casefile import CASE_FILE_EVENTS
+
+    for name in CASE_FILE_EVENTS:
+        assert hasattr(events_pb2, name), name
+        assert summarize(name, {}) != name, f"{name} has no summary"
+
+
+def test_case_file_follows_ownership_through_acceptance_transfer_resolution_and_reopen(tmp_path):
+    from sqlmodel import Session
+
+    from services.common.codec import new_event
+    from services.common.db import create_tables, make_engine
+    from services.common.pb.haq.v1 import complaint_pb2 as c
+    from services.common.pb.haq.v1 import events_pb2 as ev
+    from services.intake.adapters.db import MODELS
+    from services.intake.service import IntakeService
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+    create_tables(engine, MODELS)
+    service = IntakeService(engine, "default")
+    cid = service.submit(_draft()).complaint_id
+
+    def apply(message):
+        with Session(engine) as session:
+            service.apply_lifecycle_event(session, new_event(message, source="/test", subject=cid))
+            session.commit()
+        row = service.get_case(cid).complaint
+        return row.status, row.owner, row.team
+
+    assert apply(ev.ComplaintRouted(complaint_id=cid, team="care", owner="reza")) == (
+        "routed",
+        "reza",
+        "care",
+    )
+    assert apply(
+        ev.OwnerAssigned(complaint_id=cid, owner="reza", team="care", status=c.COMPLAINT_STATUS_OFFERED)
+    ) == (
+        "offered",
+        "reza",
+        "care",
+    )
+    assert apply(
+        ev.OwnerAccepted(complaint_id=cid, owner="reza", team="care", status=c.COMPLAINT_STATUS_OWNED)
+    ) == (
+        "owned",
+        "reza",
+        "care",
+    )
+    # a reassignment proposal does not move accountability by itself
+    assert apply(ev.ComplaintRouted(complaint_id=cid, team="care", owner="sara", reassignment=True)) == (
+        "owned",
+        "reza",
+        "care",
+    )
+    assert apply(
+        ev.TransferAccepted(
+            complaint_id=cid, new_owner="nasrin", new_team="clinical", status=c.COMPLAINT_STATUS_OWNED
+        )
+    ) == ("owned", "nasrin", "clinical")
+    assert (
+        apply(ev.Resolved(complaint_id=cid, owner="nasrin", status=c.COMPLAINT_STATUS_RESOLVED))[0]
+        == "resolved"
+    )
+    assert apply(
+        ev.Reopened(complaint_id=cid, owner="nasrin", team="clinical", status=c.COMPLAINT_STATUS_IN_PROGRESS)
+    ) == ("in_progress", "nasrin", "clinical")

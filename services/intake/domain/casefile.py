@@ -7,6 +7,36 @@ from __future__ import annotations
 
 from typing import Any
 
+# Every lifecycle event the case file shows (its timeline lists each, with a summary).
+CASE_FILE_EVENTS = (
+    "ComplaintReceived",
+    "CustomerFollowedUp",
+    "ComplaintRouted",
+    "OwnerAssigned",
+    "OwnerAccepted",
+    "OwnerDeclined",
+    "OwnerReplaced",
+    "RerouteRequested",
+    "AgentResponded",
+    "InternalNoteAdded",
+    "InfoRequested",
+    "TransferRequested",
+    "TransferAccepted",
+    "TransferDeclined",
+    "Resolved",
+    "Reopened",
+    "Closed",
+    "SlaClocksStarted",
+    "SlaClockStopped",
+    "SlaClocksPaused",
+    "SlaClocksResumed",
+    "SlaWarning",
+    "SlaBreached",
+    "Escalated",
+    "NotificationSent",
+    "NotificationFailed",
+)
+
 OPEN_STATUSES = ("received", "routed", "offered", "owned", "in_progress", "waiting_on_customer")
 # A later event never moves the status backwards (events of one complaint may be relayed by
 # different services slightly out of causal order).
@@ -51,6 +81,49 @@ def summarize(event_name: str, data: dict[str, Any]) -> str:
         return f"SLA breached: {data.get('clock', {}).get('name')} (owner {data.get('owner')})"
     if event_name == "NotificationSent":
         return f"{_label(data.get('template'))} sent by {data.get('channel')}"
+    if event_name == "OwnerAccepted":
+        return f"Accepted by {data.get('owner')} ({data.get('team')})"
+    if event_name == "OwnerDeclined":
+        return f"Declined by {data.get('owner')}: {data.get('reason', 'no reason given')}; stays owned until re-assigned"
+    if event_name == "OwnerReplaced":
+        who = (
+            f"duty owner {data.get('new_owner')}"
+            if data.get("new_owner_is_duty_lead")
+            else data.get("new_owner")
+        )
+        return f"Owner {data.get('previous_owner')} replaced by {who}: {data.get('reason', '')}".rstrip(": ")
+    if event_name == "RerouteRequested":
+        return f"New owner requested in {data.get('team')}: {data.get('reason', '')}".rstrip(": ")
+    if event_name == "AgentResponded":
+        return f"{data.get('agent')} replied to the customer"
+    if event_name == "InternalNoteAdded":
+        return f"Internal note by {data.get('agent')}"
+    if event_name == "InfoRequested":
+        return f"{data.get('agent')} asked the customer for information; clocks paused"
+    if event_name == "TransferRequested":
+        target = data.get("to_owner") or data.get("to_team")
+        return f"Transfer to {target} requested by {data.get('from_owner')}; {data.get('from_owner')} stays accountable"
+    if event_name == "TransferAccepted":
+        return f"Transfer accepted: now owned by {data.get('new_owner')} ({data.get('new_team')})"
+    if event_name == "TransferDeclined":
+        why = "timed out" if data.get("timed_out") else f"declined by {data.get('declined_by')}"
+        return f"Transfer {why}; {data.get('owner')} stays accountable"
+    if event_name == "Resolved":
+        return f"Resolved by {data.get('owner')} ({data.get('resolution_code')})"
+    if event_name == "Reopened":
+        return "Complaint reopened" + (f": {data['reason']}" if data.get("reason") else "")
+    if event_name == "Closed":
+        return "Complaint closed"
+    if event_name == "SlaWarning":
+        share = float(data.get("share_elapsed", 0) or 0)
+        return f"SLA warning: {data.get('clock', {}).get('name')} at {share:.0%} of its target"
+    if event_name == "SlaClocksPaused":
+        return "SLA clocks paused: " + ", ".join(c.get("name", "?") for c in data.get("clocks", []))
+    if event_name == "SlaClocksResumed":
+        return "SLA clocks resumed: " + ", ".join(c.get("name", "?") for c in data.get("clocks", []))
+    if event_name == "Escalated":
+        people = ", ".join(data.get("notify", [])) or "nobody named"
+        return f"Escalated to {_label(data.get('level'))} (step {data.get('step', 0)}): {people}"
     if event_name == "NotificationFailed":
         return f"{_label(data.get('template'))} by {data.get('channel')} failed after {data.get('attempts', 0)} attempt(s)"
     return event_name

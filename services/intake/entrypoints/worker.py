@@ -29,6 +29,7 @@ from services.common.runtime import (
 from services.common.settings import Settings, get_settings
 
 from ..adapters.db import MODELS
+from ..domain import casefile
 from ..service import IntakeService
 from . import cloudevents_in
 from .grpc_api import IntakeServicer
@@ -61,20 +62,7 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
     lifecycle_agent(
         app,
         case_files,
-        {
-            name: service.apply_lifecycle_event
-            for name in (
-                "ComplaintReceived",
-                "CustomerFollowedUp",
-                "ComplaintRouted",
-                "OwnerAssigned",
-                "SlaClocksStarted",
-                "SlaClockStopped",
-                "SlaBreached",
-                "NotificationSent",
-                "NotificationFailed",
-            )
-        },
+        {name: service.apply_lifecycle_event for name in casefile.CASE_FILE_EVENTS},
     )
 
     raw = EventConsumer("intake-raw", SVC, engine, relay)
