@@ -10,6 +10,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from .tracing import grpc_server_interceptors
+
 
 class GrpcServer:
     def __init__(
@@ -20,7 +22,9 @@ class GrpcServer:
         max_workers: int = 16,
     ):
         """registrations: (add_XServicer_to_server, servicer, full service name)."""
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=grpc_server_interceptors()
+        )
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [health.SERVICE_NAME, reflection.SERVICE_NAME]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import replace
 
 from kafka import KafkaProducer
 from prometheus_client import Counter, Gauge
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, delete, select
 from .codec import Envelope, encode
 from .db import OutboxMessage, utcnow
 from .settings import Settings
+from .tracing import current_trace_extensions
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,10 @@ OUTBOX_RELAYED = Counter("haq_outbox_relayed_total", "Events relayed from the ou
 
 
 def stage(session: Session, envelope: Envelope, topic: str) -> None:
-    """Add an event to the outbox inside the caller's transaction."""
+    """Add an event to the outbox inside the caller's transaction, carrying the current trace."""
+    trace_context = current_trace_extensions()
+    if trace_context and "traceparent" not in envelope.extensions:
+        envelope = replace(envelope, extensions={**envelope.extensions, **trace_context})
     record = encode(envelope)
     session.add(
         OutboxMessage(

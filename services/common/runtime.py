@@ -12,8 +12,9 @@ from typing import Any
 
 import faust
 from faust.types import EventT
+from kafka import KafkaAdminClient, KafkaConsumer
 from mode import Service
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -21,12 +22,13 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from . import topics
 from .codec import Envelope, EventDecodeError, decode, new_event
-from .db import ProcessedEvent
+from .db import ProcessedEvent, utcnow
 from .grpc_server import GrpcServer
 from .logs import configure_logging, logging_config
 from .outbox import OutboxRelay, stage
 from .pb.haq.v1 import events_pb2
-from .settings import Settings
+from .settings import Settings, get_settings
+from .tracing import configure_tracing, consuming
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,17 @@ EVENTS_CONSUMED = Counter(
 HANDLE_SECONDS = Histogram(
     "haq_event_handle_seconds", "Time to apply one consumed event", ["service", "consumer"]
 )
+EVENT_AGE = Histogram(
+    "haq_event_age_seconds",
+    "From an event's time to its handling: the latency of each hop between services",
+    ["service", "consumer"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 
 
 def make_app(service: str, settings: Settings) -> faust.App:
+    # Each service process builds exactly one app: process-wide telemetry is set up here.
+    configure_tracing(service, settings)
     brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(","))
     return faust.App(
         f"haq-{service}",
@@ -100,7 +110,14 @@ class EventConsumer:
         self.relay = relay
 
     def apply(self, envelope: Envelope, handler: Callable[[Session, Envelope], None]) -> bool:
-        with HANDLE_SECONDS.labels(self.service, self.name).time(), Session(self.engine) as session:
+        EVENT_AGE.labels(self.service, self.name).observe(
+            max(0.0, (utcnow() - envelope.time).total_seconds())
+        )
+        with (
+            consuming(self.service, self.name, envelope.type, envelope.id, envelope.extensions),
+            HANDLE_SECONDS.labels(self.service, self.name).time(),
+            Session(self.engine) as session,
+        ):
             if session.get(ProcessedEvent, (self.name, envelope.id)) is not None:
                 EVENTS_CONSUMED.labels(self.service, self.name, envelope.name, "duplicate").inc()
                 return False
@@ -226,6 +243,36 @@ async def handle_with_retries(
         )
 
 
+CONSUMER_LAG = Gauge(
+    "haq_consumer_lag", "Messages not yet consumed by a group", ["group", "topic", "partition"]
+)
+
+
+class ConsumerLag:
+    """Committed offsets of this service's consumer group against the topics' end offsets."""
+
+    def __init__(self, service: str):
+        self.group = f"haq-{service}"
+        self.settings = get_settings()  # the process's settings, as main() read them
+        self._admin: KafkaAdminClient | None = None
+        self._consumer: KafkaConsumer | None = None
+
+    def update(self) -> None:
+        try:
+            if self._admin is None:
+                self._admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+                self._consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None)
+            committed = self._admin.list_group_offsets(self.group).get(self.group, {})
+            ends = self._consumer.end_offsets(list(committed)) if committed else {}
+            for tp, meta in committed.items():
+                if meta.offset >= 0 and tp in ends:
+                    CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(
+                        max(0, ends[tp] - meta.offset)
+                    )
+        except Exception:  # metrics must never take a service down
+            log.warning("could not read consumer lag for %s", self.group, exc_info=True)
+
+
 def add_ops_pages(app: faust.App, service: str, grpc_server: GrpcServer | None) -> None:
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -234,6 +281,13 @@ def add_ops_pages(app: faust.App, service: str, grpc_server: GrpcServer | None) 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         return web.json({"service": service, "ready": bool(getattr(app, "_haq_ready", False))})
+
+    lag_reader = ConsumerLag(service)
+
+    @app.timer(interval=15.0)
+    async def _consumer_lag() -> None:
+        if getattr(app, "_haq_ready", False):
+            await asyncio.to_thread(lag_reader.update)
 
     @app.on_partitions_assigned.connect
     async def _ready(sender: Any, assigned: Any, **kwargs: Any) -> None:

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     raw_partitions: int = 3
 
     data_dir: Path = Path("var")
+
+    # Telemetry: OTLP collector (gRPC, e.g. http://otel-collector:4317); spans as JSON lines to a file.
+    otlp_endpoint: str = ""
+    trace_file: str = ""
     log_level: str = "info"
     tenant: str = "default"
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from google.protobuf import json_format
+from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -40,6 +41,11 @@ from .domain.identity import IdentityKey
 from .domain.reference import canonical_reference, looks_like_reference, new_reference
 
 SOURCE = "/haq/intake"
+
+# Counted from the case file's projection: it sees every lifecycle event exactly once.
+COMPLAINT_EVENTS = Counter("haq_complaints_total", "Complaint lifecycle events by stage", ["stage"])
+SLA_BREACHES = Counter("haq_sla_breaches_total", "SLA deadlines missed", ["clock"])
+NOTIFICATIONS = Counter("haq_notifications_total", "Notification outcomes", ["channel", "outcome"])
 
 
 class NotFound(LookupError):
@@ -384,6 +390,11 @@ class IntakeService:
         )
         msg = envelope.message
         name = envelope.name
+        COMPLAINT_EVENTS.labels(name).inc()
+        if name == "SlaBreached":
+            SLA_BREACHES.labels(msg.clock.name).inc()
+        elif name in ("NotificationSent", "NotificationFailed"):
+            NOTIFICATIONS.labels(msg.channel, "sent" if name == "NotificationSent" else "failed").inc()
         if name == "ComplaintRouted":
             row.priority = mapping.to_name(mapping.PRIORITY, msg.priority) or row.priority
             row.sla_policy, row.routing_rule = msg.sla_policy, msg.rule_id
