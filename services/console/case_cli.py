@@ -1,7 +1,489 @@
-"""`haq case ...`: commands that talk to the escalation service over gRPC."""
+"""`haq case ...`: agent actions and SLA queries, over escalation's CaseService and SlaService.
+
+A complaint is named by its id or its reference (HQ-...; looked up through intake). Exit codes as
+for every `haq` command: 2 refused input (the field named), 3 not found, 4 unreachable, 5 a
+transition the complaint's state forbids (the reason printed), 1 anything else.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+import grpc
 import typer
+from google.protobuf import json_format
+
+from services.common.pb.haq.v1 import (
+    complaint_pb2,
+    escalation_pb2,
+    escalation_pb2_grpc,
+    intake_pb2,
+    intake_pb2_grpc,
+)
+from services.common.settings import get_settings
 
 app = typer.Typer(help="escalation commands", no_args_is_help=True)
+
+EXIT_FAILURE, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_REFUSED = 1, 2, 3, 4, 5
+
+Complaint = Annotated[str, typer.Argument(help="complaint id or reference (HQ-...)")]
+Agent = Annotated[str, typer.Option("--agent", "-a", help="who acts (agent id)")]
+Json = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
+Timeout = Annotated[float, typer.Option("--timeout", min=0.1, help="deadline per gRPC call, seconds")]
+Target = Annotated[
+    str | None, typer.Option("--escalation", metavar="HOST:PORT", help="escalation's gRPC address")
+]
+RequestId = Annotated[str, typer.Option("--request-id", help="makes a retry safe: applied once")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"haq: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _exit_for(err: grpc.RpcError, what: str, target: str, timeout: float) -> NoReturn:
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    details = (err.details() if hasattr(err, "details") else "") or ""
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        _fail(f"{what} refused the request (INVALID_ARGUMENT): {details}", EXIT_INVALID)
+    if code == grpc.StatusCode.NOT_FOUND:
+        _fail(f"not found: {details}", EXIT_NOT_FOUND)
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        _fail(f"refused: {details}", EXIT_REFUSED)
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        _fail(
+            f"{what} is not reachable at {target} within {timeout:g}s ({details}); is `make run` running?",
+            EXIT_UNREACHABLE,
+        )
+    _fail(f"{what} answered {code.name}: {details}", EXIT_FAILURE)
+
+
+@contextmanager
+def _channel(service: str, override: str | None, timeout: float) -> Iterator[grpc.Channel]:
+    target = override or get_settings().grpc_target(service)
+    with grpc.insecure_channel(target) as channel:
+        try:
+            yield channel
+        except grpc.RpcError as err:
+            _exit_for(err, service, target, timeout)
+
+
+def resolve_id(complaint: str, timeout: float) -> str:
+    """A reference (HQ-...) is looked up through intake; anything else is taken as the id."""
+    complaint = complaint.strip()
+    if not complaint.upper().startswith("HQ-"):
+        return complaint
+    with _channel("intake", None, timeout) as channel:
+        case_file = intake_pb2_grpc.IntakeServiceStub(channel).GetComplaint(
+            intake_pb2.GetComplaintRequest(complaint=complaint), timeout=timeout
+        )
+    return case_file.complaint.id
+
+
+def _status(value: int) -> str:
+    return complaint_pb2.ComplaintStatus.Name(value).removeprefix("COMPLAINT_STATUS_").lower()
+
+
+def _when(ts: Any) -> str:
+    if ts is None or (ts.seconds == 0 and ts.nanos == 0):
+        return "-"
+    return ts.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _print(message: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps(
+                json_format.MessageToDict(message, preserving_proto_field_name=True),
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        typer.echo(text)
+
+
+def _case_text(reply: escalation_pb2.CaseReply) -> str:
+    text = f"complaint {reply.complaint_id}: {_status(reply.status)}, owner {reply.owner} ({reply.team})"
+    if reply.offered_to and reply.offered_to != reply.owner:
+        text += f", offered to {reply.offered_to}"
+    if reply.transfer_id:
+        text += f", transfer {reply.transfer_id}"
+    return text
+
+
+def _act(method: str, request: Any, as_json: bool, timeout: float, target: str | None) -> Any:
+    with _channel("escalation", target, timeout) as channel:
+        reply = getattr(escalation_pb2_grpc.CaseServiceStub(channel), method)(request, timeout=timeout)
+    _print(reply, as_json, _case_text(reply.case if method == "Respond" else reply))
+    return reply
+
+
+@app.command("accept")
+def accept_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Accept a complaint offered to you: you become its accountable owner."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "Accept",
+        escalation_pb2.AcceptRequest(complaint_id=cid, agent=agent, request_id=request_id),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("decline")
+def decline_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    reason: Annotated[str, typer.Option("--reason", help="why (required)")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Decline an offer: routing is asked for another owner; the team lead holds it meanwhile."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "Decline",
+        escalation_pb2.DeclineRequest(complaint_id=cid, agent=agent, reason=reason, request_id=request_id),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("respond")
+def respond_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    body: Annotated[str, typer.Option("--body", help="the public reply to the customer")] = "",
+    channel: Annotated[str, typer.Option("--channel", help="empty: the customer's channel")] = "",
+    language: Annotated[str, typer.Option("--language", help="fa or en; detected if empty")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Reply to the customer (checked by the response guard first)."""
+    cid = resolve_id(complaint, timeout)
+    reply = _act(
+        "Respond",
+        escalation_pb2.RespondRequest(
+            complaint_id=cid,
+            agent=agent,
+            body=body,
+            channel=channel,
+            language=language,
+            request_id=request_id,
+        ),
+        json_,
+        timeout,
+        escalation,
+    )
+    if not json_:
+        for w in reply.warnings:
+            typer.echo(
+                f"  guard warning: {w.rule}: {w.phrase!r}"
+                + (f" (try: {w.suggestion})" if w.suggestion else "")
+            )
+        if not reply.guard_ran:
+            typer.echo("  the response guard could not be reached: the reply was accepted unchecked")
+
+
+@app.command("note")
+def note_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    body: Annotated[str, typer.Option("--body", help="internal note (staff only)")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Add an internal note."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "AddNote",
+        escalation_pb2.AddNoteRequest(complaint_id=cid, agent=agent, body=body, request_id=request_id),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("request-info")
+def request_info_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    question: Annotated[str, typer.Option("--question", help="what the customer is asked")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Ask the customer for information: the complaint waits on them and its clocks pause."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "RequestInfo",
+        escalation_pb2.RequestInfoRequest(
+            complaint_id=cid, agent=agent, question=question, request_id=request_id
+        ),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("transfer")
+def transfer_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    to_team: Annotated[str, typer.Option("--to-team", help="the receiving team")] = "",
+    to_owner: Annotated[str, typer.Option("--to-owner", help="a named receiver (optional)")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="why (required)")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Request a transfer; you stay accountable until the receiver accepts."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "RequestTransfer",
+        escalation_pb2.RequestTransferRequest(
+            complaint_id=cid,
+            agent=agent,
+            to_team=to_team,
+            to_owner=to_owner,
+            reason=reason,
+            request_id=request_id,
+        ),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("accept-transfer")
+def accept_transfer_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Accept a transfer to your team: you become the owner."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "AcceptTransfer",
+        escalation_pb2.TransferAnswerRequest(complaint_id=cid, agent=agent, request_id=request_id),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("decline-transfer")
+def decline_transfer_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    reason: Annotated[str, typer.Option("--reason", help="why (required)")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Decline a transfer: the complaint stays with its owner and their lead is told."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "DeclineTransfer",
+        escalation_pb2.TransferAnswerRequest(
+            complaint_id=cid, agent=agent, reason=reason, request_id=request_id
+        ),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("resolve")
+def resolve_cmd(
+    complaint: Complaint,
+    agent: Agent,
+    code: Annotated[
+        str, typer.Option("--code", help="resolution code, e.g. fixed, refunded, explained")
+    ] = "",
+    summary: Annotated[str, typer.Option("--summary", help="what was done, for the customer")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Resolve with a code and a summary for the customer ("not our department" is refused)."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "Resolve",
+        escalation_pb2.ResolveRequest(
+            complaint_id=cid, agent=agent, resolution_code=code, summary=summary, request_id=request_id
+        ),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("reopen")
+def reopen_cmd(
+    complaint: Complaint,
+    by: Annotated[str, typer.Option("--by", help="who reopens")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="why (required)")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Reopen a resolved or closed complaint: the owner has it again, with fresh clocks."""
+    cid = resolve_id(complaint, timeout)
+    _act(
+        "Reopen",
+        escalation_pb2.ReopenRequest(complaint_id=cid, by=by, reason=reason, request_id=request_id),
+        json_,
+        timeout,
+        escalation,
+    )
+
+
+@app.command("queue")
+def queue_cmd(
+    agent: Agent,
+    include_resolved: Annotated[bool, typer.Option("--all", help="include resolved")] = False,
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Your queue: complaints you own or are offered, the most urgent first."""
+    with _channel("escalation", escalation, timeout) as channel:
+        resp = escalation_pb2_grpc.CaseServiceStub(channel).ListQueue(
+            escalation_pb2.ListQueueRequest(agent=agent, include_resolved=include_resolved), timeout=timeout
+        )
+    lines = [f"{len(resp.items)} complaint(s) for {agent}"] + [
+        f"  {i.complaint_id}  {_status(i.status):<20} {i.priority:<8} {i.team:<20} "
+        f"{'OFFERED ' if i.offered else ''}{i.next_clock} due {_when(i.next_due_at)}"
+        for i in resp.items
+    ]
+    _print(resp, json_, "\n".join(lines))
+
+
+def _clock_line(d: escalation_pb2.ClockDetail) -> str:
+    c = d.clock
+    text = f"  {c.name:<18} #{d.cycle} {c.state:<9} due {_when(c.due_at)}"
+    if c.state in ("running", "paused"):
+        text += f"  ({d.share_elapsed:.0%} used, warn at {_when(d.warn_at)})"
+    if c.HasField("stopped_at"):
+        text += f"  stopped {_when(c.stopped_at)}"
+    if d.escalation_step:
+        text += f"  escalated to step {d.escalation_step}"
+    return text + f"  [{d.calendar or ('24x7' if d.round_the_clock else '')}]"
+
+
+@app.command("clocks")
+def clocks_cmd(
+    complaint: Complaint, json_: Json = False, timeout: Timeout = 10.0, escalation: Target = None
+) -> None:
+    """Every SLA clock of a complaint, every cycle, with warnings and escalation steps."""
+    cid = resolve_id(complaint, timeout)
+    with _channel("escalation", escalation, timeout) as channel:
+        resp = escalation_pb2_grpc.SlaServiceStub(channel).GetClocks(
+            escalation_pb2.GetClocksRequest(complaint_id=cid), timeout=timeout
+        )
+    head = (
+        f"complaint {resp.complaint_id}: {_status(resp.status)}, owner {resp.owner or '-'} ({resp.team or '-'}), "
+        f"policy {resp.policy or '-'}"
+    )
+    if resp.offered_to and resp.offered_to != resp.owner:
+        head += f", offered to {resp.offered_to} until {_when(resp.accept_by)}"
+    if resp.pending_transfer_to:
+        head += f", transfer to {resp.pending_transfer_to} pending"
+    _print(resp, json_, "\n".join([head, *(_clock_line(d) for d in resp.details)]))
+
+
+def _listing(
+    method: str, team: str, sector: str, limit: int, json_: bool, timeout: float, target: str | None
+) -> None:
+    with _channel("escalation", target, timeout) as channel:
+        resp = getattr(escalation_pb2_grpc.SlaServiceStub(channel), method)(
+            escalation_pb2.ListClocksRequest(team=team, sector=sector, limit=limit), timeout=timeout
+        )
+    lines = [f"{len(resp.entries)} clock(s)"] + [
+        f"  {e.complaint_id}  {e.team:<20} {e.owner:<20}{_clock_line(e.detail)}" for e in resp.entries
+    ]
+    _print(resp, json_, "\n".join(lines))
+
+
+TeamOpt = Annotated[str, typer.Option("--team", help="only this team")]
+SectorOpt = Annotated[str, typer.Option("--sector", help="only this sector")]
+LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="at most this many")]
+
+
+@app.command("at-risk")
+def at_risk_cmd(
+    team: TeamOpt = "",
+    sector: SectorOpt = "",
+    limit: LimitOpt = 100,
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Running clocks past their warning share, earliest deadline first."""
+    _listing("ListAtRisk", team, sector, limit, json_, timeout, escalation)
+
+
+@app.command("breached")
+def breached_cmd(
+    team: TeamOpt = "",
+    sector: SectorOpt = "",
+    limit: LimitOpt = 100,
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Breached clocks whose work is not done yet."""
+    _listing("ListBreached", team, sector, limit, json_, timeout, escalation)
+
+
+@app.command("compliance")
+def compliance_cmd(
+    since: Annotated[str, typer.Option("--since", help="ISO date or time (UTC if no offset)")] = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    escalation: Target = None,
+) -> None:
+    """Met and breached clocks per sector, team and clock."""
+    request = escalation_pb2.GetComplianceRequest()
+    if since:
+        try:
+            at = datetime.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since: {since!r} is not an ISO date or time", EXIT_INVALID)
+        request.since.FromDatetime((at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC))
+    with _channel("escalation", escalation, timeout) as channel:
+        resp = escalation_pb2_grpc.SlaServiceStub(channel).GetCompliance(request, timeout=timeout)
+    lines = [
+        f"  {r.sector or '-':<12} {r.team:<22} {r.clock:<18} met {r.met:>5}  breached {r.breached:>5}  "
+        f"{r.compliance:.1%}"
+        for r in resp.rows
+    ]
+    _print(resp, json_, "\n".join(["compliance", *lines]) if lines else "no finished clocks yet")

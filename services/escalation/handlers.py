@@ -1,16 +1,19 @@
-"""Escalation's service layer: lifecycle events and due deadlines applied to cases.
+"""Escalation's service layer: lifecycle events, agent actions and due deadlines applied to cases.
 
 Event handlers run inside the `EventConsumer` unit of work (`handler(session, envelope)`): they
-change rows and stage the events announcing the change, committed together. The deadline firer
-owns its transactions, one per clock.
+change rows and stage the events announcing the change, committed together. Agent actions and
+the deadline firer own their transactions, one per case; every write is made over the version
+that was read, so racing writers cannot both win.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
 
 from prometheus_client import Counter, Histogram
 from sqlalchemy.engine import Engine
@@ -18,14 +21,16 @@ from sqlmodel import Session
 
 from services.common import topics
 from services.common.codec import Envelope
+from services.common.db import ProcessedEvent
 from services.common.outbox import OutboxRelay, stage
 from services.common.pb.haq.v1 import events_pb2
 
 from .adapters.db import (
     ComplaintFactsRow,
-    StaleClock,
+    StaleCase,
     add_case,
-    due_clocks,
+    clock_history,
+    due_cases,
     facts_acknowledged_at,
     facts_for_update,
     facts_received_at,
@@ -33,43 +38,130 @@ from .adapters.db import (
     load_case,
     save_case,
 )
-from .adapters.events import from_timestamp, priority_from_pb, to_envelope
+from .adapters.events import from_timestamp, priority_from_pb, to_envelopes
+from .adapters.guard import Finding, GuardVerdict
 from .domain import (
+    ALWAYS_OPEN,
     POLICIES,
     Assignment,
+    Calendars,
     Case,
     Clock,
+    ClockBreached,
     ClockName,
+    Escalated,
+    Ladder,
+    SlaClock,
     SlaPolicy,
-    breach,
+    SlaWarning,
+    customer_followed_up,
+    offer,
     open_case,
+    policy_for,
     record_receipt,
     stop_clock,
+    tick,
     utc,
 )
 
 log = logging.getLogger(__name__)
 
 ACKNOWLEDGEMENT_TEMPLATE = "acknowledgement"
+ACTIONS_CONSUMER = "escalation-actions"
 
 BREACHES = Counter("haq_sla_breaches_total", "SLA clocks marked breached", ["clock"])
-BREACH_LATENESS = Histogram(
-    "haq_sla_breach_lateness_seconds",
-    "How long after its due time a deadline was marked breached",
+WARNINGS = Counter("haq_sla_warnings_total", "SLA warnings raised", ["clock"])
+ESCALATIONS = Counter("haq_escalations_total", "Escalation ladder steps", ["level"])
+DEADLINE_LATENESS = Histogram(
+    "haq_deadline_lateness_seconds",
+    "How long after its due time a deadline was applied",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300),
 )
 
 
-def _publish(session: Session, case: Case, trigger_id: str) -> None:
-    for event in case.events:
-        stage(session, to_envelope(event, trigger_id), topics.LIFECYCLE_TOPIC)
+class Directory(Protocol):
+    def ladder(self, team: str) -> Ladder: ...
+
+
+class Guard(Protocol):
+    def check(self, body: str, language: str = "") -> GuardVerdict: ...
+
+
+class NoLadder:
+    def ladder(self, team: str) -> Ladder:
+        return Ladder()
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+class GuardBlocked(RuntimeError):
+    """The response guard refused the reply; findings say what to change."""
+
+    def __init__(self, findings: tuple[Finding, ...]):
+        super().__init__("; ".join(f.describe() for f in findings) or "refused by the response guard")
+        self.findings = findings
+
+
+def _publish(session: Session, case: Case, trigger_id: str) -> list[Envelope]:
+    envelopes = to_envelopes(case.events, trigger_id)
+    for envelope in envelopes:
+        stage(session, envelope, topics.LIFECYCLE_TOPIC)
+    _count(case)
     case.events.clear()
+    return envelopes
+
+
+def _count(case: Case) -> None:
+    for event in case.events:
+        if isinstance(event, ClockBreached):
+            BREACHES.labels(event.clock.name.value).inc()
+            log.warning(
+                "SLA clock %s breached for complaint %s (owner %s, team %s)",
+                event.clock.name.value,
+                case.complaint_id,
+                event.owner,
+                event.team,
+            )
+        elif isinstance(event, SlaWarning):
+            WARNINGS.labels(event.clock.name.value).inc()
+        elif isinstance(event, Escalated):
+            ESCALATIONS.labels(event.level).inc()
+
+
+class Binder:
+    """Gives a loaded case what is not stored with it: its policy, calendar and ladder."""
+
+    def __init__(
+        self,
+        policies: Mapping[str, SlaPolicy] = POLICIES,
+        calendars: Calendars = ALWAYS_OPEN,
+        directory: Directory | None = None,
+    ):
+        self.policies = policies
+        self.calendars = calendars
+        self.directory: Directory = directory or NoLadder()
+
+    def __call__(self, case: Case) -> Case:
+        return case.bind(
+            policy_for(case.policy, self.policies),
+            self.calendars.for_team(case.team),
+            self.directory.ladder(case.team),
+        )
 
 
 class EscalationHandlers:
-    def __init__(self, clock: Clock, policies: Mapping[str, SlaPolicy] = POLICIES):
+    def __init__(
+        self, clock: Clock, policies: Mapping[str, SlaPolicy] = POLICIES, binder: Binder | None = None
+    ):
         self.clock = clock
-        self.policies = policies
+        self.binder = binder or Binder(policies)
+        self.policies = self.binder.policies
+
+    def _load(self, session: Session, cid: str) -> Case | None:
+        case = load_case(session, cid)
+        return self.binder(case) if case is not None else None
 
     def on_received(self, session: Session, envelope: Envelope) -> None:
         """Remember when the customer complained; re-base the clocks if the case opened first."""
@@ -83,17 +175,28 @@ class EscalationHandlers:
         if received_at is None:
             received_at = from_timestamp(complaint.received_at) or utc(envelope.time)
             facts.received_at, facts.received_event_id = received_at, envelope.id
-        case = load_case(session, cid)
+        case = self._load(session, cid)
         if case is not None and record_receipt(case, received_at):
             save_case(session, case)
             _publish(session, case, envelope.id)
 
     def on_routed(self, session: Session, envelope: Envelope) -> None:
-        """Offer the complaint to the routed owner and start its clocks."""
+        """Offer the complaint to the routed owner: a new case with its clocks, or a (re)offer on
+        an existing one (the current owner stays accountable until the new one accepts)."""
         routed = cast(events_pb2.ComplaintRouted, envelope.message)
         cid = routed.complaint_id or envelope.subject
-        if load_case(session, cid) is not None:
-            log.info("complaint %s already has a case; re-routing arrives with issue #4", cid)
+        existing = self._load(session, cid)
+        if existing is not None:
+            changed = offer(
+                existing,
+                routed.owner,
+                duty_lead=routed.owner_is_duty_lead,
+                now=self.clock.now(),
+                reason=routed.reason or routed.explanation,
+            )
+            if changed:
+                save_case(session, existing)
+                _publish(session, existing, envelope.id)
             return
         facts = get_facts(session, cid)
         case = open_case(
@@ -109,6 +212,8 @@ class EscalationHandlers:
             received_at=facts_received_at(facts),
             now=self.clock.now(),
             policies=self.policies,
+            calendar=self.binder.calendars.for_team(routed.team),
+            ladder=self.binder.directory.ladder(routed.team),
         )
         acknowledged_at = facts_acknowledged_at(facts)
         if acknowledged_at is not None:  # notifications acknowledged before routing finished
@@ -126,78 +231,169 @@ class EscalationHandlers:
         facts = facts_for_update(session, cid)
         if facts.acknowledged_at is None:
             facts.acknowledged_at = at
-        case = load_case(session, cid)
+        case = self._load(session, cid)
         if case is None:
             return  # applied when the case opens
         if stop_clock(case, ClockName.ACKNOWLEDGEMENT, at) is not None:
             save_case(session, case)
             _publish(session, case, envelope.id)
 
+    def on_followed_up(self, session: Session, envelope: Envelope) -> None:
+        """The customer wrote again: paused clocks resume and the next-response clock starts."""
+        follow = cast(events_pb2.CustomerFollowedUp, envelope.message)
+        cid = follow.complaint_id or envelope.subject
+        case = self._load(session, cid)
+        if case is None:
+            log.info("follow-up on complaint %s before its case opened; the opening clocks cover it", cid)
+            return
+        # The clock restarts when escalation hears of it: a late event must not backdate a deadline.
+        if customer_followed_up(case, self.clock.now()):
+            save_case(session, case)
+            _publish(session, case, envelope.id)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    case: Case
+    event_ids: list[str]
+    value: Any = None
+    replayed: bool = False
+
+
+class CaseActions:
+    """Agent actions: each loads the case, applies the domain function, and commits the change
+    with its events. A request id makes a retried call apply once."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        binder: Binder,
+        guard: Guard | None = None,
+        relay: OutboxRelay | None = None,
+    ):
+        self.engine = engine
+        self.clock = clock
+        self.binder = binder
+        self.guard = guard
+        self.relay = relay
+
+    def apply(
+        self, complaint_id: str, request_id: str, action: Callable[[Case, datetime], T]
+    ) -> ActionResult:
+        trigger = f"action:{request_id}" if request_id else f"action:{uuid.uuid4()}"
+        for attempt in range(3):
+            with Session(self.engine) as session:
+                case = load_case(session, complaint_id)
+                if case is None:
+                    raise CaseNotFound(f"complaint {complaint_id} has no case in escalation")
+                self.binder(case)
+                if request_id and session.get(ProcessedEvent, (ACTIONS_CONSUMER, trigger)) is not None:
+                    return ActionResult(case, [], replayed=True)
+                value = action(case, self.clock.now())
+                try:
+                    save_case(session, case)
+                    envelopes = _publish(session, case, trigger)
+                    if request_id:
+                        session.add(ProcessedEvent(consumer=ACTIONS_CONSUMER, event_id=trigger))
+                    session.commit()
+                except StaleCase:
+                    session.rollback()
+                    if attempt == 2:
+                        raise
+                    continue
+            if self.relay is not None:
+                self.relay.wake()
+            return ActionResult(case, [e.id for e in envelopes], value)
+        raise AssertionError("unreachable")
+
+    def check_response(self, body: str, language: str = "") -> GuardVerdict:
+        """Ask the guard before the reply is accepted; refuse it when the guard blocks it."""
+        if self.guard is None:
+            return GuardVerdict(allowed=True, ran=False)
+        verdict = self.guard.check(body, language)
+        if not verdict.allowed:
+            raise GuardBlocked(verdict.findings)
+        return verdict
+
 
 class DeadlineFirer:
-    """Marks due clocks breached, each in its own transaction with its SlaBreached event.
+    """Applies whatever time made due (warnings, breaches, ladder steps, transfer timeouts,
+    closing), one case per transaction, found through the durable deadline index.
 
-    The clock row is written only over the version that was read, and the event id is fixed per
-    (complaint, clock), so with several workers, a redelivery or a restart a deadline still
-    fires at most once.
+    The case is written only over the version that was read, and the events' ids are fixed per
+    deadline (breach, warning, ladder step, with the clock's cycle) or per case version, so with
+    several workers, a redelivery or a restart a deadline still fires at most once downstream.
     """
 
-    def __init__(self, engine: Engine, clock: Clock, relay: OutboxRelay | None = None, batch: int = 500):
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        relay: OutboxRelay | None = None,
+        batch: int = 500,
+        binder: Binder | None = None,
+    ):
         self.engine = engine
         self.clock = clock
         self.relay = relay
         self.batch = batch
+        self.binder = binder or Binder()
 
     def fire_due(self) -> int:
+        """Cases whose due work produced events in this call."""
         now = self.clock.now()
         with Session(self.engine) as session:
-            due = due_clocks(session, now, self.batch)
-        fired = sum(self._fire(cid, name) for cid, name in due)
+            due = due_cases(session, now, self.batch)
+        fired = sum(self._fire(cid, due_at) for cid, due_at in due)
         if fired and self.relay is not None:
             self.relay.wake()
         return fired
 
-    def _fire(self, complaint_id: str, name: ClockName) -> bool:
+    def _fire(self, complaint_id: str, due_at: datetime) -> bool:
         with Session(self.engine) as session:
             case = load_case(session, complaint_id)
-            now = self.clock.now()
-            clock = breach(case, name, now) if case is not None else None
-            if case is None or clock is None:
-                return False  # stopped or re-based since the query
-            try:
-                save_case(session, case)
-                _publish(session, case, trigger_id="")
-                session.commit()
-            except StaleClock:
-                session.rollback()
+            if case is None:
                 return False
-        BREACHES.labels(name.value).inc()
-        BREACH_LATENESS.observe(max(0.0, (now - clock.due_at).total_seconds()))
-        log.warning(
-            "SLA clock %s breached for complaint %s (owner %s, team %s)",
-            name.value,
-            complaint_id,
-            case.owner,
-            case.team,
-        )
-        return True
+            self.binder(case)
+            trigger = f"tick:{complaint_id}:{case.version}"
+            now = self.clock.now()
+            tick(case, now)
+            emitted = bool(case.events)
+            try:
+                save_case(session, case)  # moves the deadline index on even when nothing was due
+                _publish(session, case, trigger)
+                session.commit()
+            except StaleCase:
+                session.rollback()
+                return False  # changed since the query: the next pass sees the new deadline
+        DEADLINE_LATENESS.observe(max(0.0, (now - due_at).total_seconds()))
+        return emitted
 
 
 @dataclass(frozen=True)
 class ClocksView:
-    """What escalation knows of a complaint: its case, or only that it was received."""
+    """What escalation knows of a complaint: its case and every clock cycle, or only that it was
+    received."""
 
     complaint_id: str
     case: Case | None
     facts: ComplaintFactsRow | None
+    history: tuple[SlaClock, ...] = ()
 
 
-def clocks_view(engine: Engine, complaint_id: str) -> ClocksView | None:
+def clocks_view(engine: Engine, complaint_id: str, binder: Binder | None = None) -> ClocksView | None:
     with Session(engine) as session:
         case = load_case(session, complaint_id)
+        history = tuple(clock_history(session, complaint_id)) if case is not None else ()
         facts = get_facts(session, complaint_id)
         if facts is not None:
             session.expunge(facts)
     if case is None and facts is None:
         return None
-    return ClocksView(complaint_id, case, facts)
+    if case is not None and binder is not None:
+        binder(case)
+    return ClocksView(complaint_id, case, facts, history)

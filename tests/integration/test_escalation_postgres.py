@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from services.common.db import create_tables, make_engine
 from services.common.runtime import EventConsumer
-from services.escalation.adapters.db import MODELS, StaleClock, due_clocks, load_case, save_case
+from services.escalation.adapters.db import MODELS, StaleClock, due_cases, due_clocks, load_case, save_case
 from services.escalation.domain import ClockName, ClockState, ManualClock, stop_clock
 from services.escalation.handlers import DeadlineFirer, EscalationHandlers
 from tests.unit.test_escalation_handlers import T0, acknowledged, outbox, received, routed
@@ -47,13 +47,15 @@ def test_cases_and_deadlines_on_postgres(engine: Engine) -> None:
         assert case.clock(ACK).due_at == T0 + timedelta(seconds=60)  # aware UTC in, aware UTC out
         assert case.received_at == T0
         assert due_clocks(session, T0 + timedelta(seconds=59)) == []
+        assert due_cases(session, T0 + timedelta(seconds=44)) == []  # the warning at 75% is next
+        assert [c for c, _ in due_cases(session, T0 + timedelta(seconds=45))] == ["c-1"]
         assert due_clocks(session, T0 + timedelta(seconds=60)) == [("c-1", ACK)]
 
     clock.advance(61)
     firer = DeadlineFirer(engine, clock)
     assert firer.fire_due() == 1
     assert firer.fire_due() == 0
-    assert [e.id for e in outbox(engine) if e.name == "SlaBreached"] == ["breach:c-1:acknowledgement"]
+    assert [e.id for e in outbox(engine) if e.name == "SlaBreached"] == ["breach:c-1:acknowledgement:0"]
 
     with Session(engine) as first, Session(engine) as second:
         a, b = load_case(first, "c-1"), load_case(second, "c-1")

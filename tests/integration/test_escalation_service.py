@@ -15,6 +15,7 @@ from services.common import topics
 from services.common.codec import Envelope, encode, new_event
 from services.common.pb.haq.v1 import complaint_pb2, escalation_pb2, escalation_pb2_grpc, events_pb2
 from services.common.tail import collect
+from services.escalation.adapters.directory import load_calendars
 from services.escalation.adapters.events import from_timestamp, timestamp
 
 pytestmark = pytest.mark.integration
@@ -98,12 +99,16 @@ def test_routed_complaint_is_offered_clocked_and_acknowledged(settings, start_se
     assert owner.status == complaint_pb2.COMPLAINT_STATUS_OFFERED
     started = next(e for e in events if e.name == "SlaClocksStarted").message
     clocks = clocks_of(started)
-    assert set(clocks) == {"acknowledgement", "owner_acceptance", "first_response"}
+    assert set(clocks) == {"acknowledgement", "owner_acceptance", "first_response", "resolution"}
     assert from_timestamp(clocks["acknowledgement"].due_at) == received_at + timedelta(seconds=60)
-    assert from_timestamp(clocks["first_response"].due_at) == received_at + timedelta(hours=4)
+    # Teams the calendar file does not name work on its default calendar (business hours).
+    calendar = load_calendars().for_team("billing")
+    assert from_timestamp(clocks["first_response"].due_at) == calendar.add(received_at, timedelta(hours=4))
     accept = clocks["owner_acceptance"]
     assert from_timestamp(owner.accept_by) == from_timestamp(accept.due_at)
-    assert from_timestamp(accept.due_at) - from_timestamp(accept.started_at) == timedelta(minutes=15)
+    assert from_timestamp(accept.due_at) == calendar.add(
+        from_timestamp(accept.started_at), timedelta(minutes=15)
+    )
     assert {c.state for c in clocks.values()} == {"running"}
 
     produce(settings, acknowledged(cid, received_at + timedelta(seconds=3)))
@@ -123,7 +128,12 @@ def test_routed_complaint_is_offered_clocked_and_acknowledged(settings, start_se
     assert resp.status == complaint_pb2.COMPLAINT_STATUS_OFFERED
     assert from_timestamp(resp.accept_by) == from_timestamp(owner.accept_by)
     states = {name: c.state for name, c in clocks_of(resp).items()}
-    assert states == {"acknowledgement": "met", "owner_acceptance": "running", "first_response": "running"}
+    assert states == {
+        "acknowledgement": "met",
+        "owner_acceptance": "running",
+        "first_response": "running",
+        "resolution": "running",
+    }
 
 
 def test_overdue_deadline_breaches_exactly_once_even_across_a_restart(settings, start_service):
@@ -134,7 +144,7 @@ def test_overdue_deadline_breaches_exactly_once_even_across_a_restart(settings, 
 
     events = escalation_events(settings, cid, has("SlaBreached"))
     breached = [e for e in events if e.name == "SlaBreached"]
-    assert [e.id for e in breached] == [f"breach:{cid}:acknowledgement"]
+    assert [e.id for e in breached] == [f"breach:{cid}:acknowledgement:0"]
     msg = breached[0].message
     assert (msg.clock.name, msg.clock.state, msg.owner, msg.team) == (
         "acknowledgement",

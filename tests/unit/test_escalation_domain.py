@@ -63,8 +63,8 @@ def test_manual_clock_moves_only_when_told_and_refuses_naive_times():
     [
         (Priority.CRITICAL, timedelta(minutes=5), timedelta(hours=1)),
         (Priority.HIGH, timedelta(minutes=15), timedelta(hours=4)),
-        (Priority.NORMAL, timedelta(minutes=15), timedelta(hours=24)),
-        (Priority.LOW, timedelta(minutes=15), timedelta(hours=72)),
+        (Priority.NORMAL, timedelta(minutes=15), timedelta(hours=8)),
+        (Priority.LOW, timedelta(minutes=30), timedelta(hours=16)),
     ],
 )
 def test_opening_a_case_offers_it_and_starts_clocks_per_priority(
@@ -87,7 +87,7 @@ def test_opening_a_case_offers_it_and_starts_clocks_per_priority(
     offered, started = case.events
     assert offered == CaseOffered("c-1", "agent-7", "billing", accept.due_at)
     assert isinstance(started, ClocksStarted)
-    assert {c.name for c in started.clocks} == {ACK, ACCEPT, FIRST}
+    assert {c.name for c in started.clocks} == {ACK, ACCEPT, FIRST, ClockName.RESOLUTION}
 
 
 def test_policies_are_looked_up_by_name_with_the_default_for_unknown_names():
@@ -212,7 +212,7 @@ def test_received_then_routed_and_routed_then_received_give_the_same_clocks():
     clock.advance(2)
     changed = record_receipt(routed_first, received_at)
 
-    assert {c.name for c in changed} == {ACK, FIRST}
+    assert {c.name for c in changed} == {ACK, FIRST, ClockName.RESOLUTION}
     assert clock_values(routed_first) == clock_values(in_order)
     assert routed_first.received_at == received_at and routed_first.received_at_known
     assert isinstance(routed_first.events[-1], ClocksStarted)

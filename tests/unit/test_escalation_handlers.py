@@ -93,7 +93,7 @@ def test_routed_complaint_is_offered_with_clocks_and_announced(engine, clock, wo
     assert from_timestamp(owner.message.accept_by) == T0 + timedelta(minutes=15)
     assert started.type == "haq.v1.SlaClocksStarted"
     clocks = {c.name: c for c in started.message.clocks}
-    assert set(clocks) == {"acknowledgement", "owner_acceptance", "first_response"}
+    assert set(clocks) == {"acknowledgement", "owner_acceptance", "first_response", "resolution"}
     assert from_timestamp(clocks["acknowledgement"].due_at) == T0 + timedelta(seconds=57)
     assert from_timestamp(clocks["first_response"].due_at) == T0 - timedelta(seconds=3) + timedelta(hours=4)
 
@@ -127,7 +127,7 @@ def test_due_deadline_fires_once_across_ticks_and_firers(engine, clock, world):
     assert DeadlineFirer(engine, clock).fire_due() == 0  # a restarted or second worker
 
     breached = [e for e in outbox(engine) if e.type == "haq.v1.SlaBreached"]
-    assert [e.id for e in breached] == ["breach:c-1:acknowledgement"]
+    assert [e.id for e in breached] == ["breach:c-1:acknowledgement:0"]
     assert (breached[0].message.owner, breached[0].message.team) == ("agent-7", "billing")
     with Session(engine) as session:
         case = load_case(session, "c-1")
@@ -136,7 +136,7 @@ def test_due_deadline_fires_once_across_ticks_and_firers(engine, clock, world):
     clock.advance(timedelta(minutes=15))  # the offer was never accepted either
     assert firer.fire_due() == 1
     assert [e.id for e in outbox(engine) if e.type == "haq.v1.SlaBreached"][-1] == (
-        "breach:c-1:owner_acceptance"
+        "breach:c-1:owner_acceptance:0"
     )
 
 

@@ -1,7 +1,11 @@
-"""Mapping between escalation's domain and the protobuf contracts in proto/haq/v1."""
+"""Mapping between escalation's domain and the protobuf contracts in proto/haq/v1.
+
+Domain events carry the field names of their lifecycle messages, so the mapping is generic: each
+field the message has is copied, with times, clocks and statuses converted."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 
 from google.protobuf.message import Message
@@ -10,16 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services.common.codec import Envelope, new_event
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
-from ..domain import (
-    CaseOffered,
-    CaseStatus,
-    ClockBreached,
-    ClocksStarted,
-    ClockStopped,
-    DomainEvent,
-    Priority,
-    SlaClock,
-)
+from ..domain import CaseStatus, DomainEvent, Priority, SlaClock
 
 SOURCE = "/haq/escalation"
 
@@ -28,6 +23,14 @@ _PRIORITIES = {
     complaint_pb2.PRIORITY_HIGH: Priority.HIGH,
     complaint_pb2.PRIORITY_NORMAL: Priority.NORMAL,
     complaint_pb2.PRIORITY_LOW: Priority.LOW,
+}
+
+# Domain event name -> lifecycle message name, where they differ.
+_MESSAGES = {
+    "CaseOffered": "OwnerAssigned",
+    "ClocksStarted": "SlaClocksStarted",
+    "ClockStopped": "SlaClockStopped",
+    "ClockBreached": "SlaBreached",
 }
 
 
@@ -65,45 +68,64 @@ def clock_to_pb(clock: SlaClock) -> events_pb2.SlaClock:
     return pb
 
 
-def breach_event_id(complaint_id: str, clock: str) -> str:
+def breach_event_id(complaint_id: str, clock: str, cycle: int = 0) -> str:
     """The same breach always has the same id, whichever path (deadline tick or a late stop) and
     whichever process marks it: downstream sees a deadline fire at most once."""
-    return f"breach:{complaint_id}:{clock}"
+    return f"breach:{complaint_id}:{clock}:{cycle}"
+
+
+def _value(value: object) -> object:
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, SlaClock):
+        return clock_to_pb(value)
+    if isinstance(value, CaseStatus):
+        return status_to_pb(value)
+    if isinstance(value, tuple):
+        return [_value(v) for v in value]
+    return value
+
+
+def to_message(event: DomainEvent) -> Message:
+    name = type(event).__name__
+    cls = getattr(events_pb2, _MESSAGES.get(name, name), None)
+    if cls is None:
+        raise TypeError(f"no lifecycle event for {name}")
+    known = cls.DESCRIPTOR.fields_by_name
+    values = {
+        f.name: _value(getattr(event, f.name))
+        for f in fields(event)  # type: ignore[arg-type]
+        if f.name in known and getattr(event, f.name) is not None
+    }
+    return cls(**values)
+
+
+def _slug(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+def to_envelopes(events: list[DomainEvent], trigger_id: str) -> list[Envelope]:
+    """Lifecycle events for domain events. A keyed event keeps its stable key as id; the others
+    derive theirs from the event (or action) that caused them, so a redelivered cause repeats
+    the same ids."""
+    out: list[Envelope] = []
+    seen: set[str] = set()
+    for event in events:
+        message = to_message(event)
+        event_id = event.key
+        if not event_id:
+            event_id = f"{trigger_id}:{_slug(message.DESCRIPTOR.name)}"
+            clock = getattr(event, "clock", None)
+            if isinstance(clock, SlaClock):
+                event_id += f":{clock.name.value}"
+        base, n = event_id, 1
+        while event_id in seen:
+            n += 1
+            event_id = f"{base}:{n}"
+        seen.add(event_id)
+        out.append(new_event(message, source=SOURCE, subject=event.complaint_id, event_id=event_id))
+    return out
 
 
 def to_envelope(event: DomainEvent, trigger_id: str) -> Envelope:
-    """A lifecycle event for a domain event; its id derives from the event that caused it."""
-    message: Message
-    match event:
-        case CaseOffered():
-            message = events_pb2.OwnerAssigned(
-                complaint_id=event.complaint_id,
-                owner=event.owner,
-                team=event.team,
-                status=status_to_pb(CaseStatus.OFFERED),
-                accept_by=timestamp(event.accept_by),
-            )
-            event_id = f"{trigger_id}:owner-assigned"
-        case ClocksStarted():
-            message = events_pb2.SlaClocksStarted(
-                complaint_id=event.complaint_id,
-                policy=event.policy,
-                clocks=[clock_to_pb(c) for c in event.clocks],
-            )
-            event_id = f"{trigger_id}:sla-clocks-started"
-        case ClockStopped():
-            message = events_pb2.SlaClockStopped(
-                complaint_id=event.complaint_id, clock=clock_to_pb(event.clock)
-            )
-            event_id = f"{trigger_id}:sla-clock-stopped:{event.clock.name}"
-        case ClockBreached():
-            message = events_pb2.SlaBreached(
-                complaint_id=event.complaint_id,
-                clock=clock_to_pb(event.clock),
-                owner=event.owner,
-                team=event.team,
-            )
-            event_id = breach_event_id(event.complaint_id, event.clock.name)
-        case _:
-            raise TypeError(f"no lifecycle event for {type(event).__name__}")
-    return new_event(message, source=SOURCE, subject=event.complaint_id, event_id=event_id)
+    return to_envelopes([event], trigger_id)[0]

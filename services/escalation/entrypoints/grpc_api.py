@@ -1,37 +1,95 @@
-"""SlaService: the clocks escalation keeps, for the case file, ops tooling and agents."""
+"""SlaService and CaseService: the clocks escalation keeps, and agent actions on a case.
+Validation and status codes here; the domain decides."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NoReturn
+
 import grpc
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import escalation_pb2, escalation_pb2_grpc
 
-from ..adapters.events import clock_to_pb, status_to_pb, timestamp
-from ..domain import CaseStatus
-from ..handlers import clocks_view
+from ..adapters import db
+from ..adapters.events import clock_to_pb, from_timestamp, status_to_pb, timestamp
+from ..domain import (
+    Case,
+    CaseError,
+    CaseStatus,
+    Clock,
+    InvalidInput,
+    SlaClock,
+    accept,
+    accept_transfer,
+    add_note,
+    decline,
+    decline_transfer,
+    next_due,
+    reopen,
+    request_info,
+    request_transfer,
+    resolve,
+    respond,
+    share_elapsed,
+)
+from ..handlers import ActionResult, Binder, CaseActions, CaseNotFound, GuardBlocked, clocks_view
+
+DEFAULT_LIMIT = 100
+
+
+def _not_found(context: grpc.ServicerContext, complaint_id: str) -> NoReturn:
+    context.abort(grpc.StatusCode.NOT_FOUND, f"complaint {complaint_id} is not known to escalation")
+    raise AssertionError("unreachable")
+
+
+def _complaint_id(request: Any, context: grpc.ServicerContext) -> str:
+    complaint_id = request.complaint_id.strip()
+    if not complaint_id:
+        abort_invalid(context, "complaint_id", "required")
+    return complaint_id
+
+
+def detail_pb(case: Case | None, clock: SlaClock, now: datetime) -> escalation_pb2.ClockDetail:
+    pb = escalation_pb2.ClockDetail(
+        clock=clock_to_pb(clock),
+        cycle=clock.cycle,
+        escalation_step=clock.escalations,
+        target_seconds=int(clock.target.total_seconds()),
+        round_the_clock=clock.every_minute,
+    )
+    if clock.warn_at is not None:
+        pb.warn_at.CopyFrom(timestamp(clock.warn_at))
+    if case is not None:
+        pb.share_elapsed = round(share_elapsed(case, clock, clock.stopped_at or now), 3)
+        pb.calendar = case.calendar_of(clock).name
+    return pb
 
 
 class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, clock: Clock | None = None, binder: Binder | None = None):
+        from ..domain import SystemClock
+
         self.engine = engine
+        self.clock = clock or SystemClock()
+        self.binder = binder or Binder()
 
     def GetClocks(
         self, request: escalation_pb2.GetClocksRequest, context: grpc.ServicerContext
     ) -> escalation_pb2.GetClocksResponse:
-        complaint_id = request.complaint_id.strip()
-        if not complaint_id:
-            abort_invalid(context, "complaint_id", "required")
-        view = clocks_view(self.engine, complaint_id)
+        complaint_id = _complaint_id(request, context)
+        view = clocks_view(self.engine, complaint_id, self.binder)
         if view is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"complaint {complaint_id} is not known to escalation")
-            raise AssertionError("unreachable")
+            _not_found(context, complaint_id)
         if view.case is None:  # received, not routed yet: no owner and no clocks to show
             return escalation_pb2.GetClocksResponse(
                 complaint_id=complaint_id, status=status_to_pb(CaseStatus.RECEIVED)
             )
-        case = view.case
+        case, now = view.case, self.clock.now()
         return escalation_pb2.GetClocksResponse(
             complaint_id=complaint_id,
             owner=case.owner,
@@ -40,4 +98,211 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
             policy=case.policy,
             clocks=[clock_to_pb(c) for c in case.clocks.values()],
             accept_by=timestamp(case.accept_by),
+            details=[detail_pb(case, c, now) for c in view.history],
+            offered_to=case.offered_to,
+            pending_transfer_to=case.transfer.to_team if case.transfer else "",
         )
+
+    def _entries(self, listings: list[db.ClockListing]) -> escalation_pb2.ListClocksResponse:
+        now = self.clock.now()
+        return escalation_pb2.ListClocksResponse(
+            entries=[
+                escalation_pb2.ClockEntry(
+                    complaint_id=item.complaint_id,
+                    owner=item.owner,
+                    team=item.team,
+                    sector=item.sector,
+                    policy=item.policy,
+                    detail=detail_pb(None, item.clock, now),
+                )
+                for item in listings
+            ]
+        )
+
+    def ListAtRisk(self, request: escalation_pb2.ListClocksRequest, context: grpc.ServicerContext) -> Any:
+        if request.limit < 0:
+            abort_invalid(context, "limit", "must not be negative")
+        with Session(self.engine) as session:
+            found = db.at_risk(
+                session, self.clock.now(), request.team, request.sector, request.limit or DEFAULT_LIMIT
+            )
+        return self._entries(found)
+
+    def ListBreached(self, request: escalation_pb2.ListClocksRequest, context: grpc.ServicerContext) -> Any:
+        if request.limit < 0:
+            abort_invalid(context, "limit", "must not be negative")
+        with Session(self.engine) as session:
+            found = db.breached(session, request.team, request.sector, request.limit or DEFAULT_LIMIT)
+        return self._entries(found)
+
+    def GetCompliance(
+        self, request: escalation_pb2.GetComplianceRequest, context: grpc.ServicerContext
+    ) -> Any:
+        since = from_timestamp(request.since) if request.HasField("since") else None
+        with Session(self.engine) as session:
+            rows = db.compliance(session, since)
+        return escalation_pb2.GetComplianceResponse(
+            rows=[
+                escalation_pb2.ComplianceRow(
+                    sector=sector,
+                    team=team,
+                    clock=clock,
+                    met=met,
+                    breached=breached,
+                    compliance=round(met / (met + breached), 4) if met + breached else 1.0,
+                )
+                for sector, team, clock, met, breached in rows
+            ]
+        )
+
+
+def _reply(result: ActionResult, transfer_id: str = "") -> escalation_pb2.CaseReply:
+    case = result.case
+    return escalation_pb2.CaseReply(
+        complaint_id=case.complaint_id,
+        status=status_to_pb(case.status),
+        owner=case.owner,
+        team=case.team,
+        offered_to=case.offered_to,
+        event_ids=result.event_ids,
+        transfer_id=transfer_id,
+    )
+
+
+class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
+    def __init__(self, actions: CaseActions):
+        self.actions = actions
+
+    def _run(
+        self, request: Any, context: grpc.ServicerContext, action: Callable[[Case, datetime], Any]
+    ) -> ActionResult:
+        complaint_id = _complaint_id(request, context)
+        try:
+            return self.actions.apply(complaint_id, request.request_id.strip(), action)
+        except InvalidInput as exc:
+            abort_invalid(context, exc.field, exc.problem)
+        except CaseError as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        except CaseNotFound:
+            _not_found(context, complaint_id)
+        raise AssertionError("unreachable")
+
+    def Accept(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _reply(self._run(request, context, lambda c, now: accept(c, request.agent, now)))
+
+    def Decline(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _reply(
+            self._run(request, context, lambda c, now: decline(c, request.agent, request.reason, now))
+        )
+
+    def Respond(self, request: Any, context: grpc.ServicerContext) -> Any:
+        for name in ("agent", "body"):
+            if not getattr(request, name).strip():
+                abort_invalid(context, name, "required")
+        try:
+            verdict = self.actions.check_response(request.body, request.language)
+        except GuardBlocked as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"the response guard refused the reply: {exc}")
+            raise AssertionError("unreachable") from None
+        warnings = [f.describe() for f in verdict.findings]
+        if not verdict.ran:
+            warnings.append("response guard unavailable: the reply was not checked")
+        response_id = request.request_id.strip() or str(uuid.uuid4())
+        result = self._run(
+            request,
+            context,
+            lambda c, now: respond(
+                c,
+                request.agent,
+                request.body,
+                now,
+                response_id=response_id,
+                channel=request.channel,
+                guard_warnings=warnings,
+            ),
+        )
+        return escalation_pb2.RespondReply(
+            case=_reply(result),
+            response_id=response_id,
+            warnings=[
+                escalation_pb2.GuardWarning(phrase=f.phrase, rule=f.rule, suggestion=f.suggestion)
+                for f in verdict.findings
+            ],
+            guard_ran=verdict.ran,
+        )
+
+    def AddNote(self, request: Any, context: grpc.ServicerContext) -> Any:
+        note_id = str(uuid.uuid4())
+        return _reply(
+            self._run(
+                request, context, lambda c, now: add_note(c, request.agent, request.body, note_id=note_id)
+            )
+        )
+
+    def RequestInfo(self, request: Any, context: grpc.ServicerContext) -> Any:
+        request_id = str(uuid.uuid4())
+        return _reply(
+            self._run(
+                request,
+                context,
+                lambda c, now: request_info(c, request.agent, request.question, now, request_id=request_id),
+            )
+        )
+
+    def RequestTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        result = self._run(
+            request,
+            context,
+            lambda c, now: request_transfer(
+                c, request.agent, request.to_team, request.reason, now, to_owner=request.to_owner
+            ),
+        )
+        return _reply(result, result.value.transfer_id if result.value is not None else "")
+
+    def AcceptTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _reply(self._run(request, context, lambda c, now: accept_transfer(c, request.agent, now)))
+
+    def DeclineTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _reply(
+            self._run(
+                request, context, lambda c, now: decline_transfer(c, request.agent, request.reason, now)
+            )
+        )
+
+    def Resolve(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _reply(
+            self._run(
+                request,
+                context,
+                lambda c, now: resolve(c, request.agent, request.resolution_code, request.summary, now),
+            )
+        )
+
+    def Reopen(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return _reply(self._run(request, context, lambda c, now: reopen(c, request.by, request.reason, now)))
+
+    def ListQueue(self, request: Any, context: grpc.ServicerContext) -> Any:
+        agent = request.agent.strip()
+        if not agent:
+            abort_invalid(context, "agent", "required")
+        with Session(self.actions.engine) as session:
+            cases = db.queue(session, agent, request.include_resolved)
+        items = []
+        for case in cases:
+            running = [c for c in case.clocks.values() if c.open and c.run_from is not None]
+            soonest = min(running, key=lambda c: c.due_at, default=None)
+            item = escalation_pb2.QueueItem(
+                complaint_id=case.complaint_id,
+                status=status_to_pb(case.status),
+                team=case.team,
+                priority=case.priority.value,
+                policy=case.policy,
+                offered=case.offered_to == agent,
+                owner=case.owner,
+                next_clock=soonest.name.value if soonest else "",
+            )
+            due = soonest.due_at if soonest else next_due(case)
+            if due is not None:
+                item.next_due_at.CopyFrom(timestamp(due))
+            items.append(item)
+        return escalation_pb2.ListQueueResponse(items=items)

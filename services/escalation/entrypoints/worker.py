@@ -23,27 +23,54 @@ from services.common.runtime import (
 from services.common.settings import Settings, get_settings
 
 from ..adapters.db import MODELS
-from ..domain import Clock, SystemClock
-from ..handlers import DeadlineFirer, EscalationHandlers
-from .grpc_api import SlaServicer
+from ..adapters.directory import RoutingDirectory, StaticDirectory, load_calendars
+from ..adapters.guard import ResponseGuard
+from ..domain import POLICIES, Clock, SystemClock, with_warn_share
+from ..handlers import Binder, CaseActions, DeadlineFirer, EscalationHandlers
+from ..settings import EscalationSettings, get_escalation_settings
+from .grpc_api import CaseServicer, SlaServicer
 
 SVC = "escalation"
 log = logging.getLogger(__name__)
 
 
-def build(settings: Settings, clock: Clock | None = None) -> tuple[faust.App, ServiceRuntime]:
+def build(
+    settings: Settings, clock: Clock | None = None, own: EscalationSettings | None = None
+) -> tuple[faust.App, ServiceRuntime]:
     clock = clock or SystemClock()
+    own = own or get_escalation_settings()
     engine = make_engine(settings.database_url(SVC))
     create_tables(engine, MODELS)
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
+    directory = RoutingDirectory(
+        settings.grpc_target("routing"),
+        fallback=StaticDirectory(own.ladder_file),
+        ttl_s=own.directory_ttl_s,
+        deadline_s=own.directory_deadline_s,
+        tenant=settings.tenant,
+    )
+    binder = Binder(with_warn_share(POLICIES, own.warn_share), load_calendars(own.calendars_file), directory)
+    guard = ResponseGuard(settings.grpc_target("notifications"), own.guard_deadline_s, settings.tenant)
+    actions = CaseActions(engine, clock, binder, guard, relay)
     grpc_server = GrpcServer(
         settings.grpc_host,
         settings.grpc_port(SVC),
-        [(escalation_pb2_grpc.add_SlaServiceServicer_to_server, SlaServicer(engine), "haq.v1.SlaService")],
+        [
+            (
+                escalation_pb2_grpc.add_SlaServiceServicer_to_server,
+                SlaServicer(engine, clock, binder),
+                "haq.v1.SlaService",
+            ),
+            (
+                escalation_pb2_grpc.add_CaseServiceServicer_to_server,
+                CaseServicer(actions),
+                "haq.v1.CaseService",
+            ),
+        ],
     )
     app = make_app(SVC, settings)
-    handlers = EscalationHandlers(clock)
+    handlers = EscalationHandlers(clock, binder=binder)
     consumer = EventConsumer("escalation-lifecycle", SVC, engine, relay)
     lifecycle_agent(
         app,
@@ -52,9 +79,10 @@ def build(settings: Settings, clock: Clock | None = None) -> tuple[faust.App, Se
             "ComplaintReceived": handlers.on_received,
             "ComplaintRouted": handlers.on_routed,
             "NotificationSent": handlers.on_notification_sent,
+            "CustomerFollowedUp": handlers.on_followed_up,
         },
     )
-    deadlines = DeadlineFirer(engine, clock, relay)
+    deadlines = DeadlineFirer(engine, clock, relay, binder=binder)
 
     @app.timer(interval=settings.deadline_tick_s)
     async def fire_due_deadlines() -> None:
@@ -62,7 +90,9 @@ def build(settings: Settings, clock: Clock | None = None) -> tuple[faust.App, Se
         if not getattr(app, "_haq_ready", False):
             return
         try:
-            await asyncio.to_thread(deadlines.fire_due)
+            # Drain a backlog (after a restart) batch by batch within one tick.
+            while await asyncio.to_thread(deadlines.fire_due) >= deadlines.batch:
+                pass
         except Exception:  # a failed tick is retried by the next one; the timer must live on
             log.exception("firing due deadlines failed")
 

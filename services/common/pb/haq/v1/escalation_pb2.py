@@ -27,7 +27,7 @@ from . import complaint_pb2 as haq_dot_v1_dot_complaint__pb2
 from . import events_pb2 as haq_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17haq/v1/escalation.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\x1a\x13haq/v1/events.proto\"(\n\x10GetClocksRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\"\xd0\x01\n\x11GetClocksResponse\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\'\n\x06status\x18\x04 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\x12\x0e\n\x06policy\x18\x05 \x01(\t\x12 \n\x06\x63locks\x18\x06 \x03(\x0b\x32\x10.haq.v1.SlaClock\x12-\n\taccept_by\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2N\n\nSlaService\x12@\n\tGetClocks\x12\x18.haq.v1.GetClocksRequest\x1a\x19.haq.v1.GetClocksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17haq/v1/escalation.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\x1a\x13haq/v1/events.proto\"(\n\x10GetClocksRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\"\xdd\x01\n\x0b\x43lockDetail\x12\x1f\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x10.haq.v1.SlaClock\x12\r\n\x05\x63ycle\x18\x02 \x01(\x05\x12+\n\x07warn_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x65scalation_step\x18\x04 \x01(\x05\x12\x15\n\rshare_elapsed\x18\x05 \x01(\x01\x12\x16\n\x0etarget_seconds\x18\x06 \x01(\x03\x12\x17\n\x0fround_the_clock\x18\x07 \x01(\x08\x12\x10\n\x08\x63\x61lendar\x18\x08 \x01(\t\"\xa7\x02\n\x11GetClocksResponse\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\'\n\x06status\x18\x04 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\x12\x0e\n\x06policy\x18\x05 \x01(\t\x12 \n\x06\x63locks\x18\x06 \x03(\x0b\x32\x10.haq.v1.SlaClock\x12-\n\taccept_by\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x07\x64\x65tails\x18\x08 \x03(\x0b\x32\x13.haq.v1.ClockDetail\x12\x12\n\noffered_to\x18\t \x01(\t\x12\x1b\n\x13pending_transfer_to\x18\n \x01(\t\"@\n\x11ListClocksRequest\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\x0e\n\x06sector\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"\x84\x01\n\nClockEntry\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0e\n\x06sector\x18\x04 \x01(\t\x12\x0e\n\x06policy\x18\x05 \x01(\t\x12#\n\x06\x64\x65tail\x18\x06 \x01(\x0b\x32\x13.haq.v1.ClockDetail\"9\n\x12ListClocksResponse\x12#\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x12.haq.v1.ClockEntry\"A\n\x14GetComplianceRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"o\n\rComplianceRow\x12\x0e\n\x06sector\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\r\n\x05\x63lock\x18\x03 \x01(\t\x12\x0b\n\x03met\x18\x04 \x01(\x05\x12\x10\n\x08\x62reached\x18\x05 \x01(\x05\x12\x12\n\ncompliance\x18\x06 \x01(\x01\"<\n\x15GetComplianceResponse\x12#\n\x04rows\x18\x01 \x03(\x0b\x32\x15.haq.v1.ComplianceRow\"\xa3\x01\n\tCaseReply\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\'\n\x06status\x18\x02 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x0c\n\x04team\x18\x04 \x01(\t\x12\x12\n\noffered_to\x18\x05 \x01(\t\x12\x11\n\tevent_ids\x18\x06 \x03(\t\x12\x13\n\x0btransfer_id\x18\x07 \x01(\t\"H\n\rAcceptRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"Y\n\x0e\x44\x65\x63lineRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"z\n\x0eRespondRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"\x7f\n\x0cRespondReply\x12\x1f\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x11.haq.v1.CaseReply\x12\x13\n\x0bresponse_id\x18\x02 \x01(\t\x12&\n\x08warnings\x18\x03 \x03(\x0b\x32\x14.haq.v1.GuardWarning\x12\x11\n\tguard_ran\x18\x04 \x01(\x08\"@\n\x0cGuardWarning\x12\x0e\n\x06phrase\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x12\n\nsuggestion\x18\x03 \x01(\t\"W\n\x0e\x41\x64\x64NoteRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"_\n\x12RequestInfoRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x10\n\x08question\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x84\x01\n\x16RequestTransferRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0f\n\x07to_team\x18\x03 \x01(\t\x12\x10\n\x08to_owner\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"`\n\x15TransferAnswerRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"s\n\x0eResolveRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x17\n\x0fresolution_code\x18\x03 \x01(\t\x12\x0f\n\x07summary\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"U\n\rReopenRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\n\n\x02\x62y\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\";\n\x10ListQueueRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x18\n\x10include_resolved\x18\x02 \x01(\x08\"\xdf\x01\n\tQueueItem\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\'\n\x06status\x18\x02 \x01(\x0e\x32\x17.haq.v1.ComplaintStatus\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x10\n\x08priority\x18\x04 \x01(\t\x12\x0e\n\x06policy\x18\x05 \x01(\t\x12\x0f\n\x07offered\x18\x06 \x01(\x08\x12/\n\x0bnext_due_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nnext_clock\x18\x08 \x01(\t\x12\r\n\x05owner\x18\t \x01(\t\"5\n\x11ListQueueResponse\x12 \n\x05items\x18\x01 \x03(\x0b\x32\x11.haq.v1.QueueItem2\xa8\x02\n\nSlaService\x12@\n\tGetClocks\x12\x18.haq.v1.GetClocksRequest\x1a\x19.haq.v1.GetClocksResponse\x12\x43\n\nListAtRisk\x12\x19.haq.v1.ListClocksRequest\x1a\x1a.haq.v1.ListClocksResponse\x12\x45\n\x0cListBreached\x12\x19.haq.v1.ListClocksRequest\x1a\x1a.haq.v1.ListClocksResponse\x12L\n\rGetCompliance\x12\x1c.haq.v1.GetComplianceRequest\x1a\x1d.haq.v1.GetComplianceResponse2\x9f\x05\n\x0b\x43\x61seService\x12\x32\n\x06\x41\x63\x63\x65pt\x12\x15.haq.v1.AcceptRequest\x1a\x11.haq.v1.CaseReply\x12\x34\n\x07\x44\x65\x63line\x12\x16.haq.v1.DeclineRequest\x1a\x11.haq.v1.CaseReply\x12\x37\n\x07Respond\x12\x16.haq.v1.RespondRequest\x1a\x14.haq.v1.RespondReply\x12\x34\n\x07\x41\x64\x64Note\x12\x16.haq.v1.AddNoteRequest\x1a\x11.haq.v1.CaseReply\x12<\n\x0bRequestInfo\x12\x1a.haq.v1.RequestInfoRequest\x1a\x11.haq.v1.CaseReply\x12\x44\n\x0fRequestTransfer\x12\x1e.haq.v1.RequestTransferRequest\x1a\x11.haq.v1.CaseReply\x12\x42\n\x0e\x41\x63\x63\x65ptTransfer\x12\x1d.haq.v1.TransferAnswerRequest\x1a\x11.haq.v1.CaseReply\x12\x43\n\x0f\x44\x65\x63lineTransfer\x12\x1d.haq.v1.TransferAnswerRequest\x1a\x11.haq.v1.CaseReply\x12\x34\n\x07Resolve\x12\x16.haq.v1.ResolveRequest\x1a\x11.haq.v1.CaseReply\x12\x32\n\x06Reopen\x12\x15.haq.v1.ReopenRequest\x1a\x11.haq.v1.CaseReply\x12@\n\tListQueue\x12\x18.haq.v1.ListQueueRequest\x1a\x19.haq.v1.ListQueueResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETCLOCKSREQUEST']._serialized_start=113
   _globals['_GETCLOCKSREQUEST']._serialized_end=153
-  _globals['_GETCLOCKSRESPONSE']._serialized_start=156
-  _globals['_GETCLOCKSRESPONSE']._serialized_end=364
-  _globals['_SLASERVICE']._serialized_start=366
-  _globals['_SLASERVICE']._serialized_end=444
+  _globals['_CLOCKDETAIL']._serialized_start=156
+  _globals['_CLOCKDETAIL']._serialized_end=377
+  _globals['_GETCLOCKSRESPONSE']._serialized_start=380
+  _globals['_GETCLOCKSRESPONSE']._serialized_end=675
+  _globals['_LISTCLOCKSREQUEST']._serialized_start=677
+  _globals['_LISTCLOCKSREQUEST']._serialized_end=741
+  _globals['_CLOCKENTRY']._serialized_start=744
+  _globals['_CLOCKENTRY']._serialized_end=876
+  _globals['_LISTCLOCKSRESPONSE']._serialized_start=878
+  _globals['_LISTCLOCKSRESPONSE']._serialized_end=935
+  _globals['_GETCOMPLIANCEREQUEST']._serialized_start=937
+  _globals['_GETCOMPLIANCEREQUEST']._serialized_end=1002
+  _globals['_COMPLIANCEROW']._serialized_start=1004
+  _globals['_COMPLIANCEROW']._serialized_end=1115
+  _globals['_GETCOMPLIANCERESPONSE']._serialized_start=1117
+  _globals['_GETCOMPLIANCERESPONSE']._serialized_end=1177
+  _globals['_CASEREPLY']._serialized_start=1180
+  _globals['_CASEREPLY']._serialized_end=1343
+  _globals['_ACCEPTREQUEST']._serialized_start=1345
+  _globals['_ACCEPTREQUEST']._serialized_end=1417
+  _globals['_DECLINEREQUEST']._serialized_start=1419
+  _globals['_DECLINEREQUEST']._serialized_end=1508
+  _globals['_RESPONDREQUEST']._serialized_start=1510
+  _globals['_RESPONDREQUEST']._serialized_end=1632
+  _globals['_RESPONDREPLY']._serialized_start=1634
+  _globals['_RESPONDREPLY']._serialized_end=1761
+  _globals['_GUARDWARNING']._serialized_start=1763
+  _globals['_GUARDWARNING']._serialized_end=1827
+  _globals['_ADDNOTEREQUEST']._serialized_start=1829
+  _globals['_ADDNOTEREQUEST']._serialized_end=1916
+  _globals['_REQUESTINFOREQUEST']._serialized_start=1918
+  _globals['_REQUESTINFOREQUEST']._serialized_end=2013
+  _globals['_REQUESTTRANSFERREQUEST']._serialized_start=2016
+  _globals['_REQUESTTRANSFERREQUEST']._serialized_end=2148
+  _globals['_TRANSFERANSWERREQUEST']._serialized_start=2150
+  _globals['_TRANSFERANSWERREQUEST']._serialized_end=2246
+  _globals['_RESOLVEREQUEST']._serialized_start=2248
+  _globals['_RESOLVEREQUEST']._serialized_end=2363
+  _globals['_REOPENREQUEST']._serialized_start=2365
+  _globals['_REOPENREQUEST']._serialized_end=2450
+  _globals['_LISTQUEUEREQUEST']._serialized_start=2452
+  _globals['_LISTQUEUEREQUEST']._serialized_end=2511
+  _globals['_QUEUEITEM']._serialized_start=2514
+  _globals['_QUEUEITEM']._serialized_end=2737
+  _globals['_LISTQUEUERESPONSE']._serialized_start=2739
+  _globals['_LISTQUEUERESPONSE']._serialized_end=2792
+  _globals['_SLASERVICE']._serialized_start=2795
+  _globals['_SLASERVICE']._serialized_end=3091
+  _globals['_CASESERVICE']._serialized_start=3094
+  _globals['_CASESERVICE']._serialized_end=3765
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,21 @@ class SlaServiceStub:
                 request_serializer=haq_dot_v1_dot_escalation__pb2.GetClocksRequest.SerializeToString,
                 response_deserializer=haq_dot_v1_dot_escalation__pb2.GetClocksResponse.FromString,
                 _registered_method=True)
+        self.ListAtRisk = channel.unary_unary(
+                '/haq.v1.SlaService/ListAtRisk',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.ListClocksRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.ListClocksResponse.FromString,
+                _registered_method=True)
+        self.ListBreached = channel.unary_unary(
+                '/haq.v1.SlaService/ListBreached',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.ListClocksRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.ListClocksResponse.FromString,
+                _registered_method=True)
+        self.GetCompliance = channel.unary_unary(
+                '/haq.v1.SlaService/GetCompliance',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.GetComplianceRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.GetComplianceResponse.FromString,
+                _registered_method=True)
 
 
 class SlaServiceServicer:
@@ -52,6 +67,27 @@ class SlaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAtRisk(self, request, context):
+        """Running clocks past their warning share, earliest deadline first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBreached(self, request, context):
+        """Breached clocks whose work is not done yet, earliest deadline first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCompliance(self, request, context):
+        """Met and breached clocks per sector, team and clock.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SlaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +95,21 @@ def add_SlaServiceServicer_to_server(servicer, server):
                     servicer.GetClocks,
                     request_deserializer=haq_dot_v1_dot_escalation__pb2.GetClocksRequest.FromString,
                     response_serializer=haq_dot_v1_dot_escalation__pb2.GetClocksResponse.SerializeToString,
+            ),
+            'ListAtRisk': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAtRisk,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.ListClocksRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.ListClocksResponse.SerializeToString,
+            ),
+            'ListBreached': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBreached,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.ListClocksRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.ListClocksResponse.SerializeToString,
+            ),
+            'GetCompliance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCompliance,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.GetComplianceRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.GetComplianceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +140,598 @@ class SlaService:
             '/haq.v1.SlaService/GetClocks',
             haq_dot_v1_dot_escalation__pb2.GetClocksRequest.SerializeToString,
             haq_dot_v1_dot_escalation__pb2.GetClocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAtRisk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.SlaService/ListAtRisk',
+            haq_dot_v1_dot_escalation__pb2.ListClocksRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.ListClocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBreached(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.SlaService/ListBreached',
+            haq_dot_v1_dot_escalation__pb2.ListClocksRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.ListClocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCompliance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.SlaService/GetCompliance',
+            haq_dot_v1_dot_escalation__pb2.GetComplianceRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.GetComplianceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class CaseServiceStub:
+    """Agent actions on a complaint. Refusals: INVALID_ARGUMENT naming the field, NOT_FOUND for an
+    unknown complaint, FAILED_PRECONDITION with the reason for a forbidden transition.
+    request_id (optional) makes a retry safe: the same id applies the action once.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Accept = channel.unary_unary(
+                '/haq.v1.CaseService/Accept',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.AcceptRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.Decline = channel.unary_unary(
+                '/haq.v1.CaseService/Decline',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.DeclineRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.Respond = channel.unary_unary(
+                '/haq.v1.CaseService/Respond',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.RespondRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.RespondReply.FromString,
+                _registered_method=True)
+        self.AddNote = channel.unary_unary(
+                '/haq.v1.CaseService/AddNote',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.AddNoteRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.RequestInfo = channel.unary_unary(
+                '/haq.v1.CaseService/RequestInfo',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.RequestInfoRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.RequestTransfer = channel.unary_unary(
+                '/haq.v1.CaseService/RequestTransfer',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.RequestTransferRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.AcceptTransfer = channel.unary_unary(
+                '/haq.v1.CaseService/AcceptTransfer',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.TransferAnswerRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.DeclineTransfer = channel.unary_unary(
+                '/haq.v1.CaseService/DeclineTransfer',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.TransferAnswerRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.Resolve = channel.unary_unary(
+                '/haq.v1.CaseService/Resolve',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.ResolveRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.Reopen = channel.unary_unary(
+                '/haq.v1.CaseService/Reopen',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.ReopenRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+                _registered_method=True)
+        self.ListQueue = channel.unary_unary(
+                '/haq.v1.CaseService/ListQueue',
+                request_serializer=haq_dot_v1_dot_escalation__pb2.ListQueueRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_escalation__pb2.ListQueueResponse.FromString,
+                _registered_method=True)
+
+
+class CaseServiceServicer:
+    """Agent actions on a complaint. Refusals: INVALID_ARGUMENT naming the field, NOT_FOUND for an
+    unknown complaint, FAILED_PRECONDITION with the reason for a forbidden transition.
+    request_id (optional) makes a retry safe: the same id applies the action once.
+    """
+
+    def Accept(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Decline(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Respond(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddNote(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestInfo(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestTransfer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptTransfer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclineTransfer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Resolve(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Reopen(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQueue(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CaseServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Accept': grpc.unary_unary_rpc_method_handler(
+                    servicer.Accept,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.AcceptRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'Decline': grpc.unary_unary_rpc_method_handler(
+                    servicer.Decline,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.DeclineRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'Respond': grpc.unary_unary_rpc_method_handler(
+                    servicer.Respond,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.RespondRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.RespondReply.SerializeToString,
+            ),
+            'AddNote': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddNote,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.AddNoteRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'RequestInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestInfo,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.RequestInfoRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'RequestTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestTransfer,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.RequestTransferRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'AcceptTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptTransfer,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.TransferAnswerRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'DeclineTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclineTransfer,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.TransferAnswerRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'Resolve': grpc.unary_unary_rpc_method_handler(
+                    servicer.Resolve,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.ResolveRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'Reopen': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reopen,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.ReopenRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.CaseReply.SerializeToString,
+            ),
+            'ListQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQueue,
+                    request_deserializer=haq_dot_v1_dot_escalation__pb2.ListQueueRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_escalation__pb2.ListQueueResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'haq.v1.CaseService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('haq.v1.CaseService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class CaseService:
+    """Agent actions on a complaint. Refusals: INVALID_ARGUMENT naming the field, NOT_FOUND for an
+    unknown complaint, FAILED_PRECONDITION with the reason for a forbidden transition.
+    request_id (optional) makes a retry safe: the same id applies the action once.
+    """
+
+    @staticmethod
+    def Accept(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/Accept',
+            haq_dot_v1_dot_escalation__pb2.AcceptRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Decline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/Decline',
+            haq_dot_v1_dot_escalation__pb2.DeclineRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Respond(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/Respond',
+            haq_dot_v1_dot_escalation__pb2.RespondRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.RespondReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddNote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/AddNote',
+            haq_dot_v1_dot_escalation__pb2.AddNoteRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/RequestInfo',
+            haq_dot_v1_dot_escalation__pb2.RequestInfoRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/RequestTransfer',
+            haq_dot_v1_dot_escalation__pb2.RequestTransferRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/AcceptTransfer',
+            haq_dot_v1_dot_escalation__pb2.TransferAnswerRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclineTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/DeclineTransfer',
+            haq_dot_v1_dot_escalation__pb2.TransferAnswerRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Resolve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/Resolve',
+            haq_dot_v1_dot_escalation__pb2.ResolveRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reopen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/Reopen',
+            haq_dot_v1_dot_escalation__pb2.ReopenRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.CaseReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.CaseService/ListQueue',
+            haq_dot_v1_dot_escalation__pb2.ListQueueRequest.SerializeToString,
+            haq_dot_v1_dot_escalation__pb2.ListQueueResponse.FromString,
             options,
             channel_credentials,
             insecure,
