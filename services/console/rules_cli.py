@@ -1,7 +1,430 @@
-"""`haq rules ...`: commands that talk to the routing service over gRPC."""
+"""`haq rules ...`: routing rule sets and the directory, through the routing service's RoutingAdmin.
+
+Exit codes: 0 done; 1 refused for the current state (FAILED_PRECONDITION) or another failure;
+2 invalid input (each problem on stderr as file:line: field: problem); 3 not found; 4 routing
+not reachable. Changes name who made them: --author/--actor, default $HAQ_ACTOR or $USER.
+"""
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import grpc
 import typer
+from google.protobuf.json_format import MessageToDict
+
+from services.common.pb.haq.v1 import complaint_pb2, routing_pb2, routing_pb2_grpc
+from services.common.settings import get_settings
 
 app = typer.Typer(help="routing commands", no_args_is_help=True)
+
+RoutingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--routing", metavar="HOST:PORT", help="routing's gRPC address [default: from HAQ_* settings]"
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="deadline for the gRPC call, in seconds")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
+
+
+def _who() -> str:
+    return os.environ.get("HAQ_ACTOR") or os.environ.get("USER") or getpass.getuser()
+
+
+AuthorOption = Annotated[
+    str, typer.Option("--author", "--actor", help="who makes the change [default: $HAQ_ACTOR or $USER]")
+]
+CommentOption = Annotated[
+    str, typer.Option("--comment", "-m", help="why (kept in the version and the audit log)")
+]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"haq: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _rpc_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    details = (err.details() if hasattr(err, "details") else "") or ""
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        problems = [p.strip() for p in details.split("; ") if p.strip()] or ["(no details)"]
+        _fail("routing refused it (INVALID_ARGUMENT):\n" + "\n".join(f"  {p}" for p in problems), 2)
+    if code == grpc.StatusCode.NOT_FOUND:
+        _fail(f"not found: {details}", 3)
+    if code == grpc.StatusCode.UNAVAILABLE:
+        _fail(f"routing is not reachable at {target} ({details}); is `make run` running?", 4)
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        _fail(f"routing at {target} did not answer within {timeout:g}s", 4)
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        _fail(f"refused: {details}", 1)
+    _fail(f"routing answered {code.name}: {details}", 1)
+
+
+@contextmanager
+def _stub(target: str | None, timeout: float) -> Iterator[routing_pb2_grpc.RoutingAdminStub]:
+    address = target or get_settings().grpc_target("routing")
+    with grpc.insecure_channel(address) as channel:
+        try:
+            yield routing_pb2_grpc.RoutingAdminStub(channel)
+        except grpc.RpcError as err:
+            _rpc_exit(err, address, timeout)
+
+
+def _read(path: Path) -> str:
+    try:
+        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{path}: {exc.strerror or exc}", 2)
+
+
+def _json(message: Any) -> None:
+    typer.echo(json.dumps(MessageToDict(message), ensure_ascii=False, indent=2))
+
+
+def _priority(value: int) -> str:
+    return complaint_pb2.Priority.Name(value).removeprefix("PRIORITY_").lower()
+
+
+# --- rule sets -------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="rule set YAML ('-' reads stdin)")],
+    json_out: JsonOption = False,
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Check a rule set against the schema and the live directory; changes nothing."""
+    with _stub(routing, timeout) as stub:
+        resp = stub.ValidateRuleSet(
+            routing_pb2.RuleSetSource(source=_read(file), file_name=file.name), timeout=timeout
+        )
+    if json_out:
+        _json(resp)
+    elif resp.valid:
+        typer.echo(f"{file}: valid (version {resp.version}, {resp.rules} rules)")
+    for e in resp.errors if not json_out else ():
+        typer.echo(
+            f"{e.file}:{e.line}: {e.field}: {e.problem}" if e.field else f"{e.file}:{e.line}: {e.problem}",
+            err=True,
+        )
+    if not resp.valid:
+        raise typer.Exit(2)
+
+
+@app.command()
+def apply(
+    file: Annotated[Path, typer.Argument(help="rule set YAML ('-' reads stdin)")],
+    author: AuthorOption = "",
+    comment: CommentOption = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Store the rule set as a new version and make it active for every routing worker at once.
+    An invalid set is refused and the running one stays."""
+    request = routing_pb2.ApplyRuleSetRequest(
+        source=_read(file), file_name=file.name, author=author or _who(), comment=comment
+    )
+    with _stub(routing, timeout) as stub:
+        v = stub.ApplyRuleSet(request, timeout=timeout)
+    typer.echo(f"applied {v.version} ({v.rules} rules, sha256 {v.checksum[:12]}) by {v.author}; active now")
+
+
+@app.command()
+def versions(
+    json_out: JsonOption = False, routing: RoutingOption = None, timeout: TimeoutOption = 10.0
+) -> None:
+    """Every stored version, newest first; * marks the active one."""
+    with _stub(routing, timeout) as stub:
+        resp = stub.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=timeout)
+    if json_out:
+        _json(resp)
+        return
+    for v in resp.versions:
+        when = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+        mark = "*" if v.active else " "
+        typer.echo(f"{mark} {v.version:<24} {v.rules:>4} rules  {when}  {v.author:<16} {v.comment}")
+
+
+@app.command()
+def show(
+    version: Annotated[str, typer.Argument(help="version [default: the active one]")] = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Print a stored version's YAML."""
+    with _stub(routing, timeout) as stub:
+        v = stub.GetRuleSet(routing_pb2.GetRuleSetRequest(version=version), timeout=timeout)
+    typer.echo(v.source, nl=False)
+
+
+@app.command()
+def diff(
+    from_version: Annotated[str, typer.Argument(help="base version [default: the active one]")] = "",
+    to_version: Annotated[str, typer.Argument(help="version to compare with")] = "",
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="compare with a candidate file instead")
+    ] = None,
+    text: Annotated[bool, typer.Option("--text", help="also print the unified diff of the YAML")] = False,
+    json_out: JsonOption = False,
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Rule by rule: added, removed, changed (field by field), moved."""
+    request = routing_pb2.DiffRuleSetsRequest(from_version=from_version, to_version=to_version)
+    if file is not None:
+        request.to_source, request.to_file_name = _read(file), file.name
+    with _stub(routing, timeout) as stub:
+        resp = stub.DiffRuleSets(request, timeout=timeout)
+    if json_out:
+        _json(resp)
+        return
+    typer.echo(f"{resp.from_version} -> {resp.to_version}: {len(resp.changes)} change(s)")
+    for c in resp.changes:
+        typer.echo(f"  {c.change:<8} {c.rule_id}")
+        for d in c.details:
+            typer.echo(f"           {d}")
+    if text:
+        typer.echo(resp.unified_diff, nl=False)
+
+
+@app.command()
+def rollback(
+    version: Annotated[str, typer.Argument(help="version to re-activate [default: the previous one]")] = "",
+    author: AuthorOption = "",
+    comment: CommentOption = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Make an earlier version active again (audited)."""
+    request = routing_pb2.RollbackRuleSetRequest(to_version=version, author=author or _who(), comment=comment)
+    with _stub(routing, timeout) as stub:
+        v = stub.RollbackRuleSet(request, timeout=timeout)
+    typer.echo(f"rolled back to {v.version}; active now")
+
+
+@app.command()
+def explain(
+    complaint: Annotated[str, typer.Argument(help="complaint id or reference")],
+    version: Annotated[
+        str, typer.Option("--version", help="a stored version [default: the active one]")
+    ] = "",
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="a candidate rule set instead")] = None,
+    json_out: JsonOption = False,
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Which rules a complaint met and why: team, owner, priority and SLA policy, and how it was
+    actually routed."""
+    request = routing_pb2.ExplainComplaintRequest(complaint=complaint, version=version)
+    if file is not None:
+        request.source, request.file_name = _read(file), file.name
+    with _stub(routing, timeout) as stub:
+        e = stub.ExplainComplaint(request, timeout=timeout)
+    if json_out:
+        _json(e)
+        return
+    r = e.routed
+    typer.echo(f"complaint {e.complaint_id} {e.reference}".rstrip())
+    typer.echo(
+        f"routed:    {r.team} owner {r.owner}{' (duty owner)' if r.owner_is_duty_lead else ''}, "
+        f"priority {_priority(r.priority)}, SLA {r.sla_policy}, rule {r.rule_id} (rule set {r.rule_set_version})"
+    )
+    typer.echo(f"held by:   {e.current_owner}{' (queued)' if e.queued else ''}")
+    typer.echo(
+        f"rule set {e.rule_set_version} now: {e.team}, priority {_priority(e.priority)}, SLA {e.sla_policy}, "
+        f"rule {e.rule_id}, owner {e.owner}{' (duty owner)' if e.owner_is_duty_lead else ''}"
+    )
+    typer.echo("rules considered:")
+    for t in e.considered:
+        typer.echo(f"  {'MATCH' if t.matched else 'no   '} {t.rule_id} [{t.kind}]: {t.reason}")
+    for t in (f for f in e.flags if f.matched):
+        typer.echo(f"  FLAG  {t.rule_id}: {t.reason}")
+    if e.tags:
+        typer.echo(f"tags: {', '.join(e.tags)}")
+    if e.keep_informed:
+        typer.echo(f"kept informed: {', '.join(e.keep_informed)}")
+    typer.echo("why:")
+    for line in e.explanation.splitlines():
+        typer.echo(f"  {line}")
+
+
+@app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(help="candidate rule set YAML ('-' reads stdin)")],
+    last: Annotated[int, typer.Option("--last", "-n", min=1, help="how many of the latest complaints")] = 100,
+    json_out: JsonOption = False,
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 60.0,
+) -> None:
+    """Route the last N complaints from the lifecycle topic by the candidate and by the active
+    set, and report what would change. Changes nothing."""
+    request = routing_pb2.SimulateRuleSetRequest(source=_read(file), file_name=file.name, last=last)
+    with _stub(routing, timeout) as stub:
+        rep = stub.SimulateRuleSet(request, timeout=timeout)
+    if json_out:
+        _json(rep)
+        return
+    typer.echo(
+        f"{rep.candidate_version} vs active {rep.baseline_version}: {rep.changed} of {rep.complaints} "
+        "complaint(s) would change"
+    )
+    for move, n in sorted(rep.team_moves.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  {n:>5}  {move}")
+    for c in rep.changes:
+        parts = [f"rule {c.from_rule} -> {c.to_rule}"]
+        if c.from_team != c.to_team:
+            parts.append(f"team {c.from_team} -> {c.to_team}")
+        if c.from_priority != c.to_priority:
+            parts.append(f"priority {_priority(c.from_priority)} -> {_priority(c.to_priority)}")
+        if c.from_sla_policy != c.to_sla_policy:
+            parts.append(f"SLA {c.from_sla_policy} -> {c.to_sla_policy}")
+        typer.echo(f"  {c.reference or c.complaint_id}: {'; '.join(parts)}")
+
+
+@app.command()
+def audit(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    action: Annotated[str, typer.Option("--action", help="e.g. rules.apply, agent.presence")] = "",
+    json_out: JsonOption = False,
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Every change: who, when, what (newest first)."""
+    with _stub(routing, timeout) as stub:
+        resp = stub.ListAudit(routing_pb2.ListAuditRequest(limit=limit, action=action), timeout=timeout)
+    if json_out:
+        _json(resp)
+        return
+    for a in resp.entries:
+        when = a.at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+        note = f"  # {a.comment}" if a.comment else ""
+        typer.echo(f"{when}  {a.actor:<16} {a.action:<20} {a.target:<24} {a.detail}{note}")
+
+
+# --- directory -------------------------------------------------------------------------------
+
+
+@app.command()
+def teams(
+    tenant: Annotated[str, typer.Option("--tenant")] = "",
+    json_out: JsonOption = False,
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Teams, their duty owner and queue, and each agent's presence and load."""
+    with _stub(routing, timeout) as stub:
+        resp = stub.ListTeams(routing_pb2.ListTeamsRequest(tenant=tenant), timeout=timeout)
+    if json_out:
+        _json(resp)
+        return
+    for t in resp.teams:
+        typer.echo(f"{t.id} ({t.strategy}, {t.time_zone}): duty owner {t.duty_owner}, queued {t.queued}")
+        for a in t.agents:
+            role = "lead " if a.is_lead else "     "
+            typer.echo(
+                f"  {role}{a.id:<22} {a.presence:<7} {a.open_assignments:>3}/{a.capacity:<3} "
+                f"{','.join(a.skills)} [{','.join(a.languages)}]"
+            )
+
+
+def _agent_update(resp: routing_pb2.AgentUpdate) -> None:
+    a = resp.agent
+    typer.echo(f"{a.id} ({a.team}): {a.presence}, {a.open_assignments}/{a.capacity} open")
+    if resp.assigned:
+        typer.echo(f"assigned from the queue: {', '.join(resp.assigned)}")
+
+
+@app.command()
+def presence(
+    agent: Annotated[str, typer.Argument(help="agent id")],
+    state: Annotated[str, typer.Argument(help="online, away or offline")],
+    actor: AuthorOption = "",
+    tenant: Annotated[str, typer.Option("--tenant")] = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Set an agent's presence; going online assigns queued complaints at once."""
+    request = routing_pb2.SetPresenceRequest(
+        agent=agent, presence=state, actor=actor or _who(), tenant=tenant
+    )
+    with _stub(routing, timeout) as stub:
+        _agent_update(stub.SetPresence(request, timeout=timeout))
+
+
+@app.command()
+def capacity(
+    agent: Annotated[str, typer.Argument(help="agent id")],
+    slots: Annotated[int, typer.Argument(min=0, help="how many open complaints the agent can hold")],
+    actor: AuthorOption = "",
+    tenant: Annotated[str, typer.Option("--tenant")] = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Set an agent's capacity; more room assigns queued complaints at once."""
+    request = routing_pb2.SetCapacityRequest(
+        agent=agent, capacity=slots, actor=actor or _who(), tenant=tenant
+    )
+    with _stub(routing, timeout) as stub:
+        _agent_update(stub.SetCapacity(request, timeout=timeout))
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _hours(spec: str) -> routing_pb2.WorkingHours:
+    """`sun,mon,tue 09:00-17:00`"""
+    try:
+        days, span = spec.split()
+        start, end = span.split("-")
+    except ValueError:
+        _fail(f"--hours: {spec!r} is not like 'sun,mon,tue 09:00-17:00'", 2)
+    return routing_pb2.WorkingHours(days=_split(days), start=start, end=end)
+
+
+@app.command()
+def agent(
+    agent_id: Annotated[str, typer.Argument(metavar="AGENT", help="agent id (new or existing)")],
+    team: Annotated[str, typer.Option("--team", help="team id")],
+    name: Annotated[str, typer.Option("--name")] = "",
+    skills: Annotated[str, typer.Option("--skills", help="comma-separated")] = "",
+    languages: Annotated[str, typer.Option("--languages", help="comma-separated: fa,en")] = "",
+    slots: Annotated[int, typer.Option("--capacity", min=0)] = 0,
+    state: Annotated[str, typer.Option("--presence")] = "offline",
+    email: Annotated[str, typer.Option("--email")] = "",
+    hours: Annotated[
+        list[str] | None, typer.Option("--hours", help="'sun,mon 09:00-17:00' (repeatable)")
+    ] = None,
+    actor: AuthorOption = "",
+    tenant: Annotated[str, typer.Option("--tenant")] = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
+) -> None:
+    """Add an agent or replace one's details."""
+    pb = routing_pb2.Agent(
+        id=agent_id,
+        team=team,
+        name=name,
+        skills=_split(skills),
+        languages=_split(languages),
+        capacity=slots,
+        presence=state,
+        email=email,
+        working_hours=[_hours(h) for h in hours or []],
+    )
+    request = routing_pb2.UpsertAgentRequest(agent=pb, actor=actor or _who(), tenant=tenant)
+    with _stub(routing, timeout) as stub:
+        _agent_update(stub.UpsertAgent(request, timeout=timeout))

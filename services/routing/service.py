@@ -1,9 +1,17 @@
-"""Routing's service layer: turn a received complaint into a stored decision and a
-`ComplaintRouted` event, in the consumer's one transaction."""
+"""Routing's service layer, run inside the consumer's one transaction (or an admin call's):
+route a received complaint by the active rule set, keep who holds what (so capacity is known),
+assign queued complaints when capacity frees, and find another owner on a reroute request.
+Every decision is stored and announced with a `ComplaintRouted` through the outbox."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from prometheus_client import Counter
@@ -15,7 +23,9 @@ from services.common.outbox import stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
 from .adapters import db
-from .domain.model import Decision, RoutingInput
+from .adapters.files import parse_rule_set_text
+from .domain.assignment import Need, QueuedComplaint, assign, drain_queue
+from .domain.model import Account, Decision, RoutingInput
 from .domain.routing import decide
 from .domain.rules import RuleSet
 
@@ -25,6 +35,9 @@ log = logging.getLogger(__name__)
 
 DECISIONS = Counter(
     "haq_routing_decisions_total", "Complaints routed", ["team", "rule_id", "owner_is_duty_lead"]
+)
+REASSIGNMENTS = Counter(
+    "haq_routing_reassignments_total", "Queued or rerouted complaints given an owner", ["cause"]
 )
 
 
@@ -38,8 +51,42 @@ def enum_name(enum: EnumTypeWrapper, value: int, prefix: str) -> str:
     return "" if short == "unspecified" else short
 
 
-def routing_input(received: events_pb2.ComplaintReceived, tenant: str) -> RoutingInput:
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None  # intake validates the format; a bad one must not stop routing
+
+
+def account_of(complaint: complaint_pb2.Complaint, accounts: Mapping[str, Account]) -> Account | None:
+    """The accounts file's entry for the customer's account, with metadata filling or overriding
+    it (an integration may send entitlements it owns)."""
+    meta = complaint.metadata
+    account_id = complaint.customer.account_id.strip()
+    base = accounts.get(account_id) or (Account(id=account_id) if account_id else None)
+    overrides: dict[str, Any] = {}
+    for key, field in (
+        ("tier", "tier"),
+        ("account_tier", "tier"),
+        ("contract_sla_policy", "sla_policy"),
+        ("account_manager", "account_manager"),
+    ):
+        if meta.get(key, "").strip():
+            overrides[field] = meta[key].strip()
+    hours = meta.get("contracted_response_hours", "").strip()
+    if hours.isdigit():
+        overrides["response_hours"] = int(hours)
+    if not overrides:
+        return base
+    return dataclasses.replace(base or Account(id=account_id or "(metadata)"), **overrides)
+
+
+def routing_input(
+    received: events_pb2.ComplaintReceived, tenant: str, accounts: Mapping[str, Account] | None = None
+) -> RoutingInput:
     c = received.complaint
+    h = received.history
+    received_at = c.received_at.ToDatetime(tzinfo=UTC) if c.HasField("received_at") else None
     return RoutingInput(
         complaint_id=c.id,
         tenant=tenant,
@@ -50,8 +97,43 @@ def routing_input(received: events_pb2.ComplaintReceived, tenant: str) -> Routin
         subject=c.subject,
         body=c.body,
         category=c.category,
-        previous_owners=tuple(o for o in received.history.previous_owners if o),
+        previous_owners=tuple(o for o in h.previous_owners if o),
+        reference=c.reference,
+        previous_complaints=max(h.previous_complaints, len(h.previous_complaint_ids)),
+        open_complaints=h.open_complaints,
+        purchase_date=_date(c.purchase_date),
+        received_at=received_at,
+        metadata=tuple(sorted(c.metadata.items())),
+        account=account_of(c, accounts or {}),
     )
+
+
+def input_to_json(value: RoutingInput) -> dict[str, Any]:
+    return json_safe(dataclasses.asdict(value))
+
+
+def json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def input_from_json(data: Mapping[str, Any]) -> RoutingInput:
+    fields = dict(data)
+    for key in ("previous_owners",):
+        fields[key] = tuple(fields.get(key) or ())
+    fields["metadata"] = tuple(tuple(kv) for kv in fields.get("metadata") or ())
+    fields["purchase_date"] = _date(fields.get("purchase_date") or "")
+    at = fields.get("received_at")
+    fields["received_at"] = datetime.fromisoformat(at) if at else None
+    account = fields.get("account")
+    fields["account"] = Account(**account) if account else None
+    known = {f.name for f in dataclasses.fields(RoutingInput)}
+    return RoutingInput(**{k: v for k, v in fields.items() if k in known})
 
 
 def priority_value(priority: str) -> int:
@@ -76,11 +158,56 @@ def routed_message(decision: Decision) -> events_pb2.ComplaintRouted:
     )
 
 
+def checksum(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+class RuleSets:
+    """Parsed rule sets by version. A stored version never changes, so each is parsed once per
+    process; which one is active is read from the database for every decision."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, RuleSet] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, version: str) -> RuleSet:
+        rule_set = self._parsed.get(version)
+        if rule_set is None:
+            record = db.get_rule_set(session, version)
+            if record is None:
+                raise LookupError(f"rule set {version!r} is not stored")
+            rule_set = parse_rule_set_text(record.source, record.file_name or f"{version}.yaml")
+            with self._lock:
+                self._parsed[version] = rule_set
+        return rule_set
+
+    def active(self, session: Session) -> RuleSet:
+        pointer = db.active_version(session)
+        if pointer is None:
+            raise LookupError("no rule set is active")
+        return self.get(session, pointer.version)
+
+
 class Router:
-    def __init__(self, rule_set: RuleSet, default_tenant: str, fallback_directory: str):
-        self.rule_set = rule_set
+    def __init__(
+        self,
+        rule_sets: RuleSets,
+        default_tenant: str,
+        fallback_directory: str,
+        accounts: Mapping[str, Account] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.rule_sets = rule_sets
         self.default_tenant = default_tenant
         self.fallback_directory = fallback_directory  # the seeded tenant
+        self.accounts = dict(accounts or {})
+        self.clock = clock
+
+    def directory_tenant(self, session: Session, tenant: str) -> str:
+        # A tenant without its own directory is served by the default one rather than left unowned.
+        return tenant if db.has_directory(session, tenant) else self.fallback_directory
+
+    # --- a new complaint -------------------------------------------------------------------
 
     def on_received(self, session: Session, envelope: Envelope) -> None:
         received = envelope.message
@@ -93,12 +220,25 @@ class Router:
             log.info("complaint %s already routed; %s ignored", complaint_id, envelope.id)
             return
         tenant = received.complaint.tenant or self.default_tenant
-        # A tenant without its own directory is served by the default one rather than left unowned.
-        directory_tenant = tenant if db.has_directory(session, tenant) else self.fallback_directory
+        directory_tenant = self.directory_tenant(session, tenant)
+        # The active version is read in this transaction: the whole decision uses exactly one version.
+        rule_set = self.rule_sets.active(session)
         directory, loads = db.load_directory(session, directory_tenant, lock=True)
-        decision = decide(self.rule_set, directory, loads, routing_input(received, tenant))
-        db.record_assignment(session, directory_tenant, decision.owner)
-        db.save_decision(session, decision, envelope.id)
+        complaint = routing_input(received, tenant, self.accounts)
+        decision = decide(rule_set, directory, loads, complaint, self.clock())
+        db.hold(
+            session,
+            directory_tenant,
+            complaint_id,
+            decision.team,
+            decision.owner,
+            queued=decision.queued,
+            priority=decision.priority,
+            required_skills=decision.required_skills,
+            required_language=decision.required_language,
+            previous_owners=complaint.previous_owners,
+        )
+        db.save_decision(session, decision, envelope.id, complaint.reference, input_to_json(complaint))
         routed = new_event(
             routed_message(decision),
             source=SOURCE,
@@ -108,11 +248,187 @@ class Router:
         stage(session, routed, topics.LIFECYCLE_TOPIC)
         DECISIONS.labels(decision.team, decision.rule_id, str(decision.owner_is_duty_lead).lower()).inc()
         log.info(
-            "routed %s to %s owner=%s rule=%s priority=%s duty_lead=%s",
+            "routed %s to %s owner=%s rule=%s version=%s priority=%s queued=%s",
             complaint_id,
             decision.team,
             decision.owner,
             decision.rule_id,
+            decision.rule_set_version,
             decision.priority,
-            decision.owner_is_duty_lead,
+            decision.queued,
         )
+
+    # --- capacity frees --------------------------------------------------------------------
+
+    def _agent_team(self, session: Session, tenant: str, agent_id: str) -> str:
+        row = db.get_agent(session, tenant, agent_id) if agent_id else None
+        return row.team if row is not None else ""
+
+    def _released(
+        self, session: Session, envelope: Envelope, complaint_id: str, owner: str, why: str
+    ) -> None:
+        holding = db.get_holding(session, complaint_id)
+        if holding is None:
+            return
+        tenant, freed = holding.tenant, holding.owner
+        if db.release(session, complaint_id, owner) is not None:
+            team = self._agent_team(session, tenant, freed)
+            if team:
+                self.drain(session, tenant, team, f"{freed} was freed ({why})", envelope.id)
+
+    def on_resolved(self, session: Session, envelope: Envelope) -> None:
+        msg = envelope.message
+        assert isinstance(msg, events_pb2.Resolved)
+        self._released(
+            session, envelope, msg.complaint_id or envelope.subject, "", "a complaint was resolved"
+        )
+
+    def on_closed(self, session: Session, envelope: Envelope) -> None:
+        msg = envelope.message
+        assert isinstance(msg, events_pb2.Closed)
+        self._released(session, envelope, msg.complaint_id or envelope.subject, "", "a complaint was closed")
+
+    def on_owner_declined(self, session: Session, envelope: Envelope) -> None:
+        msg = envelope.message
+        assert isinstance(msg, events_pb2.OwnerDeclined)
+        cid = msg.complaint_id or envelope.subject
+        self._released(session, envelope, cid, msg.owner, f"{msg.owner} declined a complaint")
+
+    def _moved(
+        self,
+        session: Session,
+        envelope: Envelope,
+        cid: str,
+        previous: str,
+        new_owner: str,
+        team: str,
+        queued: bool,
+    ) -> None:
+        """Ownership moved elsewhere (escalation decided): count it, then use what the previous
+        owner freed."""
+        holding = db.get_holding(session, cid)
+        decision = db.get_decision(session, cid)
+        tenant = (
+            holding.tenant if holding else self.directory_tenant(session, decision.tenant if decision else "")
+        )
+        known = db.get_agent(session, tenant, new_owner) is not None
+        db.hold(session, tenant, cid, team, new_owner if known else "", queued=queued and known)
+        team_of_previous = self._agent_team(session, tenant, previous)
+        if team_of_previous:
+            self.drain(session, tenant, team_of_previous, f"{previous} handed a complaint on", envelope.id)
+
+    def on_transfer_accepted(self, session: Session, envelope: Envelope) -> None:
+        msg = envelope.message
+        assert isinstance(msg, events_pb2.TransferAccepted)
+        cid = msg.complaint_id or envelope.subject
+        self._moved(session, envelope, cid, msg.previous_owner, msg.new_owner, msg.new_team, False)
+
+    def on_owner_replaced(self, session: Session, envelope: Envelope) -> None:
+        msg = envelope.message
+        assert isinstance(msg, events_pb2.OwnerReplaced)
+        cid = msg.complaint_id or envelope.subject
+        holding = db.get_holding(session, cid)
+        team = msg.team or (holding.team if holding else "")
+        self._moved(
+            session, envelope, cid, msg.previous_owner, msg.new_owner, team, msg.new_owner_is_duty_lead
+        )
+
+    def drain(self, session: Session, tenant: str, team_id: str, cause: str, trigger_id: str) -> list[str]:
+        """Assign the team's queued complaints, oldest first, while agents have capacity. Each gets
+        a ComplaintRouted with reassignment=true and the duty owner as previous_owner."""
+        queued = db.queue(session, tenant, team_id)
+        if not queued:
+            return []
+        directory, loads = db.load_directory(session, tenant, lock=True)
+        team = directory.team(team_id)
+        if team is None:
+            return []
+        items = [
+            QueuedComplaint(
+                h.complaint_id, Need(tuple(h.required_skills), h.required_language), tuple(h.previous_owners)
+            )
+            for h in queued
+        ]
+        holders = {h.complaint_id: h.owner for h in queued}
+        assigned: list[str] = []
+        for item, choice in drain_queue(team, loads, items, self.clock()):
+            cid = item.complaint_id
+            previous = holders[cid]
+            db.hold(session, tenant, cid, team_id, choice.owner, queued=False)
+            reason = f"Assigned from the {team_id} queue because capacity freed ({cause}): {choice.reason}."
+            self._announce(
+                session, cid, team_id, choice.owner, previous, reason, f"routed:{trigger_id}:{cid}"
+            )
+            REASSIGNMENTS.labels("queue").inc()
+            assigned.append(cid)
+        return assigned
+
+    # --- escalation asks for another owner -------------------------------------------------
+
+    def on_reroute_requested(self, session: Session, envelope: Envelope) -> None:
+        msg = envelope.message
+        assert isinstance(msg, events_pb2.RerouteRequested)
+        cid = msg.complaint_id or envelope.subject
+        decision = db.get_decision(session, cid)
+        holding = db.get_holding(session, cid)
+        tenant = (
+            holding.tenant if holding else self.directory_tenant(session, decision.tenant if decision else "")
+        )
+        directory, loads = db.load_directory(session, tenant, lock=True)
+        wanted = msg.team or (holding.team if holding else "") or (decision.team if decision else "")
+        team = directory.team(wanted)
+        if team is None:
+            raise LookupError(f"reroute of {cid}: team {wanted!r} is not in the directory of {tenant!r}")
+        need = Need(tuple(holding.required_skills), holding.required_language) if holding else Need()
+        exclude = tuple(
+            dict.fromkeys([*msg.exclude_owners, *([msg.current_owner] if msg.current_owner else [])])
+        )
+        choice = assign(team, loads, (), need, self.clock(), exclude=exclude)
+        previous = msg.current_owner or (holding.owner if holding else "")
+        db.hold(session, tenant, cid, team.id, choice.owner, queued=choice.owner_is_duty_lead)
+        reason = f"Rerouted at escalation's request ({msg.reason or 'no reason given'}); excluded {', '.join(exclude) or 'nobody'}: {choice.reason}."
+        self._announce(
+            session,
+            cid,
+            team.id,
+            choice.owner,
+            previous,
+            reason,
+            f"routed:{envelope.id}",
+            choice.owner_is_duty_lead,
+        )
+        REASSIGNMENTS.labels("reroute").inc()
+
+    def _announce(
+        self,
+        session: Session,
+        cid: str,
+        team: str,
+        owner: str,
+        previous: str,
+        reason: str,
+        event_id: str,
+        duty: bool = False,
+    ) -> None:
+        decision = db.get_decision(session, cid)
+        msg = events_pb2.ComplaintRouted(
+            complaint_id=cid,
+            team=team,
+            owner=owner,
+            owner_is_duty_lead=duty,
+            reassignment=True,
+            previous_owner=previous,
+            reason=reason,
+        )
+        if decision is not None:  # the rules' outcome stands; only the owner changes
+            msg.priority = priority_value(decision.priority)
+            msg.sla_policy, msg.rule_id = decision.sla_policy, decision.rule_id
+            msg.rule_set_version, msg.sector = decision.rule_set_version, decision.sector
+            msg.tags.extend(decision.tags)
+            msg.keep_informed.extend(decision.keep_informed)
+            msg.required_skills.extend(decision.required_skills)
+            msg.explanation = f"{decision.explanation}\n{reason}"
+        else:
+            msg.explanation = reason
+        stage(session, new_event(msg, source=SOURCE, subject=cid, event_id=event_id), topics.LIFECYCLE_TOPIC)
+        log.info("reassigned %s in %s to %s (was %s)", cid, team, owner, previous)

@@ -20,8 +20,9 @@ from services.common.runtime import EventConsumer
 from services.common.settings import Settings
 from services.common.tail import TailedRecord, collect
 from services.routing.adapters import db
-from services.routing.adapters.files import load_directory, load_rule_set
-from services.routing.service import Router
+from services.routing.adapters.files import load_directory
+from services.routing.admin import seed_rule_set
+from services.routing.service import Router, RuleSets
 
 pytestmark = pytest.mark.integration
 
@@ -182,8 +183,9 @@ def test_routing_tables_and_counts_on_postgres(postgres_db_url: str) -> None:
         directory = load_directory(Settings().directory_file)
         db.seed_directory(engine, directory)
         db.seed_directory(engine, directory)
+        seed_rule_set(engine, {t.id for t in directory.teams})
         consumer = EventConsumer("routing-lifecycle", "routing", engine, relay=None)
-        router = Router(load_rule_set(), default_tenant="default", fallback_directory="default")
+        router = Router(RuleSets(), default_tenant="default", fallback_directory="default")
         team = directory.team("contracts")
         assert team is not None
         slots = sum(m.capacity for m in team.members if not m.is_lead)

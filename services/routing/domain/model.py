@@ -4,15 +4,23 @@ offending field."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PRIORITIES = ("critical", "high", "normal", "low")
 PRESENCES = ("online", "away", "offline")
 SECTORS = ("general", "healthcare", "education", "b2b")
 ROLES = ("consumer", "patient", "relative", "parent", "student", "staff", "business_contact")
+CHANNELS = ("web", "email", "chat", "social", "phone", "partner")
 LANGUAGES = ("fa", "en")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Load-based or rotating; skills match and a returning customer's previous owner apply under both.
+STRATEGIES = ("most-available", "round-robin")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class InvalidData(ValueError):
@@ -25,6 +33,23 @@ class InvalidData(ValueError):
 
 
 @dataclass(frozen=True)
+class WorkingHours:
+    """A weekly shift in the team's time zone; an end before the start spans midnight."""
+
+    days: tuple[str, ...]
+    start: str  # HH:MM
+    end: str
+
+    def covers(self, local: datetime) -> bool:
+        start, end, now = time.fromisoformat(self.start), time.fromisoformat(self.end), local.time()
+        today = DAYS[local.weekday()]
+        if start <= end:
+            return today in self.days and start <= now < end
+        yesterday = DAYS[(local.weekday() - 1) % 7]
+        return (today in self.days and now >= start) or (yesterday in self.days and now < end)
+
+
+@dataclass(frozen=True)
 class Agent:
     id: str
     name: str
@@ -34,6 +59,22 @@ class Agent:
     capacity: int = 0
     presence: str = "offline"
     is_lead: bool = False
+    email: str = ""
+    chat_handle: str = ""
+    working_hours: tuple[WorkingHours, ...] = ()  # empty: presence alone decides
+
+    def on_shift(self, now: datetime | None, time_zone: str) -> bool:
+        if not self.working_hours or now is None:
+            return True
+        local = now.astimezone(_zone(time_zone))
+        return any(w.covers(local) for w in self.working_hours)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -42,6 +83,10 @@ class Team:
     name: str
     duty_owner: str
     members: tuple[Agent, ...]  # the lead first, then the agents
+    manager: str = ""
+    director: str = ""
+    time_zone: str = "UTC"
+    strategy: str = "most-available"
 
     def member(self, agent_id: str) -> Agent | None:
         return next((a for a in self.members if a.id == agent_id), None)
@@ -58,10 +103,23 @@ class Directory:
 
 @dataclass(frozen=True)
 class AgentLoad:
-    """Runtime state kept beside the directory: what an agent holds now and has ever been given."""
+    """Runtime state kept beside the directory: what an agent holds now and has ever been given,
+    and when it was last given one (a tenant-wide sequence number, for round-robin)."""
 
     open_assignments: int = 0
     total_assigned: int = 0
+    last_assigned_seq: int = 0
+
+
+@dataclass(frozen=True)
+class Account:
+    """A B2B customer's entitlements: from the accounts file, or the complaint's metadata."""
+
+    id: str
+    tier: str = ""
+    sla_policy: str = ""  # the contract's SLA policy
+    response_hours: int = 0  # contracted first-response time; 0 when the contract sets none
+    account_manager: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +136,21 @@ class RoutingInput:
     body: str = ""
     category: str = ""
     previous_owners: tuple[str, ...] = ()  # as intake lists them, most recent first
+    reference: str = ""
+    previous_complaints: int = 0
+    open_complaints: int = 0
+    purchase_date: date | None = None
+    received_at: datetime | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    account: Account | None = None
+
+    def days_since_purchase(self) -> int | None:
+        if self.purchase_date is None or self.received_at is None:
+            return None
+        return (self.received_at.date() - self.purchase_date).days
+
+    def meta(self, key: str) -> str:
+        return next((v for k, v in self.metadata if k == key), "")
 
 
 @dataclass(frozen=True)
@@ -96,6 +169,9 @@ class Decision:
     tags: tuple[str, ...] = ()
     required_skills: tuple[str, ...] = ()
     keep_informed: tuple[str, ...] = ()
+    required_language: str = ""
+    strategy: str = ""  # how the owner was chosen: previous-owner, most-available, round-robin, duty-owner
+    queued: bool = False  # held by the duty owner until capacity frees
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -146,7 +222,41 @@ def _parse_agent(raw: Any, path: str, team: str, is_lead: bool) -> Agent:
         capacity=capacity,
         presence=presence,
         is_lead=is_lead,
+        email=str(data.get("email") or ""),
+        chat_handle=str(data.get("chat_handle") or ""),
+        working_hours=parse_working_hours(data.get("working_hours"), f"{path}.working_hours"),
     )
+
+
+def parse_working_hours(raw: Any, path: str) -> tuple[WorkingHours, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidData(path, "must be a list of {days, start, end}")
+    shifts = []
+    for i, item in enumerate(raw):
+        where = f"{path}[{i}]"
+        data = mapping(item, where)
+        days = string_list(data, "days", where, DAYS)
+        if not days:
+            raise InvalidData(f"{where}.days", "must name at least one day")
+        for key in ("start", "end"):
+            value = str(data.get(key, ""))
+            if not _HHMM.match(value):
+                raise InvalidData(f"{where}.{key}", f"{value!r} is not a time HH:MM")
+        if data["start"] == data["end"]:
+            raise InvalidData(f"{where}.end", "must differ from start")
+        shifts.append(WorkingHours(days, str(data["start"]), str(data["end"])))
+    return tuple(shifts)
+
+
+def parse_time_zone(value: Any, path: str) -> str:
+    name = str(value or "UTC")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidData(path, f"{name!r} is not an IANA time zone") from exc
+    return name
 
 
 def parse_directory(raw: Any) -> Directory:
@@ -175,7 +285,44 @@ def parse_directory(raw: Any) -> Directory:
             if member.id in seen_agents:
                 raise InvalidData(where, f"agent {member.id!r} already belongs to {seen_agents[member.id]!r}")
             seen_agents[member.id] = team_id
+        strategy = t.get("strategy") or "most-available"
+        if strategy not in STRATEGIES:
+            raise InvalidData(f"{path}.strategy", f"{strategy!r} is not one of {', '.join(STRATEGIES)}")
         teams.append(
-            Team(id=team_id, name=t.get("name") or team_id, duty_owner=lead.id, members=(lead, *agents))
+            Team(
+                id=team_id,
+                name=t.get("name") or team_id,
+                duty_owner=lead.id,
+                members=(lead, *agents),
+                manager=str(t.get("manager") or ""),
+                director=str(t.get("director") or ""),
+                time_zone=parse_time_zone(t.get("time_zone"), f"{path}.time_zone"),
+                strategy=strategy,
+            )
         )
     return Directory(tenant=tenant, teams=tuple(teams))
+
+
+def parse_accounts(raw: Any) -> dict[str, Account]:
+    """B2B accounts from plain data: `accounts[]` with `id`, `tier`, `sla_policy`, `response_hours`
+    and `account_manager`."""
+    data = mapping(raw, "accounts file")
+    items = data.get("accounts") or []
+    if not isinstance(items, list):
+        raise InvalidData("accounts", "must be a list")
+    accounts: dict[str, Account] = {}
+    for i, item in enumerate(items):
+        path = f"accounts[{i}]"
+        a = mapping(item, path)
+        account_id = require(a, "id", path)
+        hours = a.get("response_hours", 0)
+        if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
+            raise InvalidData(f"{path}.response_hours", "must be a whole number of hours, 0 or more")
+        accounts[account_id] = Account(
+            id=account_id,
+            tier=str(a.get("tier") or ""),
+            sla_policy=str(a.get("sla_policy") or ""),
+            response_hours=hours,
+            account_manager=str(a.get("account_manager") or ""),
+        )
+    return accounts

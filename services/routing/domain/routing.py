@@ -4,21 +4,34 @@ the explanation says why, in words an ops person can read."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
-from .assignment import assign
-from .model import AgentLoad, Decision, Directory, RoutingInput
-from .rules import Evaluation, RuleSet, Trace, evaluate
+from .assignment import Need, assign
+from .model import AgentLoad, Decision, Directory, RoutingInput, Team
+from .rules import Action, Evaluation, RuleSet, Trace, evaluate
 
 
-def decide(
-    rule_set: RuleSet, directory: Directory, loads: Mapping[str, AgentLoad], complaint: RoutingInput
-) -> Decision:
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules decide, before an owner is chosen."""
+
+    evaluation: Evaluation
+    team: Team
+    priority: str
+    sla_policy: str
+    tags: tuple[str, ...]
+    keep_informed: tuple[str, ...]
+    need: Need
+    notes: tuple[str, ...]
+
+
+def outcome(rule_set: RuleSet, directory: Directory, complaint: RoutingInput) -> Outcome:
     evaluation = evaluate(rule_set, complaint)
-    winner = evaluation.winner
-    action = winner.then
+    action = evaluation.winner.then
     assert action is not None  # only flags have no action, and flags never win
-    team = directory.team(action.team)
     notes: list[str] = []
+    team = directory.team(action.team)
     if team is None:
         # A rule naming a team the directory lost must not strand the complaint.
         fallback = rule_set.default.then
@@ -29,29 +42,74 @@ def decide(
                 f"neither {action.team!r} nor the default team {fallback.team!r} is in the directory"
             )
         notes.append(f"Team {action.team} is not in the directory, so the default team {team.id} holds it.")
-    assignment = assign(team, loads, complaint.previous_owners)
-
-    tags = tuple(dict.fromkeys((*action.tags, *evaluation.flag_tags)))
-    informed = tuple(dict.fromkeys((*action.keep_informed, *evaluation.flag_keep_informed)))
-    explanation = explain(
-        rule_set.version, evaluation, team.id, action.priority, action.sla_policy, complaint.sector
+    sla_policy = _sla_policy(action, complaint, notes)
+    informed = [*action.keep_informed, *evaluation.flag_keep_informed]
+    account = complaint.account
+    if action.inform_account_manager:
+        if account and account.account_manager:
+            informed.append(account.account_manager)
+            notes.append(f"The account manager {account.account_manager} is kept informed.")
+        else:
+            notes.append("No account manager is on record for this customer, so none is kept informed.")
+    language = complaint.language if action.match_language else ""
+    return Outcome(
+        evaluation=evaluation,
+        team=team,
+        priority=action.priority,
+        sla_policy=sla_policy,
+        tags=tuple(dict.fromkeys((*action.tags, *evaluation.flag_tags))),
+        keep_informed=tuple(dict.fromkeys(informed)),
+        need=Need(action.required_skills, language),
+        notes=tuple(notes),
     )
-    explanation += "\n" + "".join(n + "\n" for n in notes) + f"Owner: {assignment.reason}."
+
+
+def _sla_policy(action: Action, complaint: RoutingInput, notes: list[str]) -> str:
+    if not action.sla_from_contract:
+        return action.sla_policy
+    account = complaint.account
+    if account and account.sla_policy:
+        hours = f", first response within {account.response_hours} h" if account.response_hours else ""
+        notes.append(f"The contract of account {account.id} sets SLA policy {account.sla_policy}{hours}.")
+        return account.sla_policy
+    notes.append(
+        f"No contract is on record for this customer, so the rule's SLA policy {action.sla_policy} applies."
+    )
+    return action.sla_policy
+
+
+def decide(
+    rule_set: RuleSet,
+    directory: Directory,
+    loads: Mapping[str, AgentLoad],
+    complaint: RoutingInput,
+    now: datetime | None = None,
+) -> Decision:
+    out = outcome(rule_set, directory, complaint)
+    assignment = assign(out.team, loads, complaint.previous_owners, out.need, now)
+    winner = out.evaluation.winner
+    explanation = explain(
+        rule_set.version, out.evaluation, out.team.id, out.priority, out.sla_policy, complaint.sector
+    )
+    explanation += "\n" + "".join(n + "\n" for n in out.notes) + f"Owner: {assignment.reason}."
     return Decision(
         complaint_id=complaint.complaint_id,
         tenant=complaint.tenant,
         sector=complaint.sector or "general",
-        team=team.id,
+        team=out.team.id,
         owner=assignment.owner,
         owner_is_duty_lead=assignment.owner_is_duty_lead,
-        priority=action.priority,
-        sla_policy=action.sla_policy,
+        priority=out.priority,
+        sla_policy=out.sla_policy,
         rule_id=winner.id,
         rule_set_version=rule_set.version,
         explanation=explanation,
-        tags=tags,
-        required_skills=action.required_skills,
-        keep_informed=informed,
+        tags=out.tags,
+        required_skills=out.need.required_skills,
+        keep_informed=out.keep_informed,
+        required_language=out.need.language,
+        strategy=assignment.strategy,
+        queued=assignment.owner_is_duty_lead,
     )
 
 

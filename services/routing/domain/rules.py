@@ -15,11 +15,48 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .model import PRIORITIES, ROLES, SECTORS, InvalidData, RoutingInput, mapping, require, string_list
-from .text import Keyword, tokens
+from .model import (
+    CHANNELS,
+    LANGUAGES,
+    PRIORITIES,
+    ROLES,
+    SECTORS,
+    InvalidData,
+    RoutingInput,
+    mapping,
+    require,
+    string_list,
+)
+from .text import Keyword, normalize, tokens
 
-CONDITION_KEYS = ("sectors", "roles", "keywords")
-ACTION_KEYS = ("team", "priority", "sla_policy", "tags", "required_skills", "keep_informed")
+# Condition keys in the order they are checked (cheap, exact ones before text matching).
+CONDITION_KEYS = (
+    "sectors",
+    "channels",
+    "roles",
+    "languages",
+    "categories",
+    "returning_customer",
+    "previous_complaints",
+    "open_complaints",
+    "tiers",
+    "has_contract",
+    "contracted_response_hours",
+    "days_since_purchase",
+    "metadata",
+    "keywords",
+)
+ACTION_KEYS = (
+    "team",
+    "priority",
+    "sla_policy",
+    "tags",
+    "required_skills",
+    "match_language",
+    "keep_informed",
+    "sla_from_contract",
+    "inform_account_manager",
+)
 
 
 @dataclass(frozen=True)
@@ -36,35 +73,139 @@ class ComplaintText:
 
 
 @dataclass(frozen=True)
+class Range:
+    """Inclusive bounds on a whole number; either may be open."""
+
+    min: int | None = None
+    max: int | None = None
+
+    def holds(self, value: int) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    def __str__(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"between {self.min} and {self.max}"
+        return f"at least {self.min}" if self.min is not None else f"at most {self.max}"
+
+
+def _one_of(values: frozenset[str]) -> str:
+    return " or ".join(sorted(values))
+
+
+@dataclass(frozen=True)
 class Conditions:
+    """All given conditions must hold; a list condition holds when any listed value does."""
+
     sectors: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()  # normalised
+    returning_customer: bool | None = None
+    previous_complaints: Range | None = None
+    open_complaints: Range | None = None
+    tiers: frozenset[str] = frozenset()
+    has_contract: bool | None = None
+    contracted_response_hours: Range | None = None
+    days_since_purchase: Range | None = None
+    metadata: tuple[tuple[str, frozenset[str]], ...] = ()
     keywords: tuple[Keyword, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.sectors or self.roles or self.keywords)
+        return self == _NO_CONDITIONS
 
-    def check(self, complaint: RoutingInput, text: ComplaintText) -> tuple[bool, str, str]:
-        """All given conditions must hold (any listed value of each).
-        Returns (matched, the condition that failed or "", why in words)."""
+    def check(self, c: RoutingInput, text: ComplaintText) -> tuple[bool, str, str]:
+        """Returns (matched, the condition that failed or "", why in words)."""
         reasons: list[str] = []
-        if self.sectors:
-            sector = complaint.sector or "unspecified"
-            if complaint.sector not in self.sectors:
-                return False, "sectors", f"sector is {sector}, rule needs {' or '.join(sorted(self.sectors))}"
-            reasons.append(f"sector is {sector}")
-        if self.roles:
-            role = complaint.complainant_role or "unspecified"
-            if complaint.complainant_role not in self.roles:
-                return False, "roles", f"complainant is {role}, rule needs {' or '.join(sorted(self.roles))}"
-            reasons.append(f"complainant is {role}")
+
+        def member(name: str, allowed: frozenset[str], value: str, label: str) -> str | None:
+            if not allowed:
+                return None
+            shown = value or "unspecified"
+            if value not in allowed:
+                return f"{label} is {shown}, rule needs {_one_of(allowed)}"
+            reasons.append(f"{label} is {shown}")
+            return None
+
+        for name, allowed, value, label in (
+            ("sectors", self.sectors, c.sector, "sector"),
+            ("channels", self.channels, c.channel, "channel"),
+            ("roles", self.roles, c.complainant_role, "complainant"),
+            ("languages", self.languages, c.language, "language"),
+            ("categories", self.categories, normalize(c.category), "category"),
+        ):
+            failed = member(name, allowed, value, label)
+            if failed:
+                return False, name, failed
+
+        returning = c.previous_complaints > 0 or bool(c.previous_owners)
+        if self.returning_customer is not None:
+            if returning != self.returning_customer:
+                return False, "returning_customer", "a returning customer" if returning else "a new customer"
+            reasons.append("a returning customer" if returning else "a new customer")
+        for name, bounds, value, label in (
+            ("previous_complaints", self.previous_complaints, c.previous_complaints, "earlier complaints"),
+            ("open_complaints", self.open_complaints, c.open_complaints, "open complaints"),
+        ):
+            if bounds is not None:
+                if not bounds.holds(value):
+                    return False, name, f"{value} {label}, rule needs {bounds}"
+                reasons.append(f"{value} {label}")
+
+        account = c.account
+        if self.tiers:
+            tier = account.tier if account else ""
+            if tier not in self.tiers:
+                return (
+                    False,
+                    "tiers",
+                    f"account tier is {tier or 'unknown'}, rule needs {_one_of(self.tiers)}",
+                )
+            reasons.append(f"account tier is {tier}")
+        contracted = bool(account and (account.sla_policy or account.response_hours))
+        if self.has_contract is not None:
+            if contracted != self.has_contract:
+                return False, "has_contract", "the account has a contract" if contracted else "no contract"
+            reasons.append("the account has a contract" if contracted else "no contract")
+        if self.contracted_response_hours is not None:
+            hours = account.response_hours if account else 0
+            if not hours or not self.contracted_response_hours.holds(hours):
+                got = f"{hours} h" if hours else "none"
+                return (
+                    False,
+                    "contracted_response_hours",
+                    f"contracted response time is {got}, rule needs {self.contracted_response_hours} h",
+                )
+            reasons.append(f"contracted response time is {hours} h")
+        if self.days_since_purchase is not None:
+            days = c.days_since_purchase()
+            if days is None or not self.days_since_purchase.holds(days):
+                got = "unknown (no purchase date)" if days is None else f"{days}"
+                return (
+                    False,
+                    "days_since_purchase",
+                    f"days since purchase {got}, rule needs {self.days_since_purchase}",
+                )
+            reasons.append(f"bought {days} days before complaining")
+        for key, allowed in self.metadata:
+            value = c.meta(key)
+            if value not in allowed and value.lower() not in allowed:
+                return (
+                    False,
+                    "metadata",
+                    f"metadata {key} is {value or 'absent'}, rule needs {_one_of(allowed)}",
+                )
+            reasons.append(f"metadata {key} is {value}")
         if self.keywords:
             hit = next((k for k in self.keywords if k.found_in(text.tokens, text.token_set)), None)
             if hit is None:
                 return False, "keywords", f"mentions none of its {len(self.keywords)} keywords"
             reasons.append(f"mentions {hit.text!r}")
         return True, "", ", ".join(reasons) or "no conditions"
+
+
+_NO_CONDITIONS = Conditions()
 
 
 @dataclass(frozen=True)
@@ -75,6 +216,9 @@ class Action:
     tags: tuple[str, ...] = ()
     required_skills: tuple[str, ...] = ()
     keep_informed: tuple[str, ...] = ()
+    match_language: bool = False  # the owner must speak the complaint's language
+    sla_from_contract: bool = False  # the account's contracted SLA policy, when it has one
+    inform_account_manager: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +230,7 @@ class Rule:
     description: str = ""
     tags: tuple[str, ...] = ()
     keep_informed: tuple[str, ...] = ()
+    pack: str = ""  # the sector pack it belongs to (documentation and listings only)
 
 
 @dataclass(frozen=True)
@@ -98,6 +243,17 @@ class RuleSet:
 
     def teams(self) -> set[str]:
         return {r.then.team for r in (*self.overrides, *self.rules, self.default) if r.then}
+
+    def sections(self) -> tuple[tuple[str, tuple[Rule, ...]], ...]:
+        return (
+            ("overrides", self.overrides),
+            ("rules", self.rules),
+            ("default", (self.default,)),
+            ("flags", self.flags),
+        )
+
+    def __len__(self) -> int:
+        return len(self.overrides) + len(self.rules) + 1 + len(self.flags)
 
 
 @dataclass(frozen=True)
@@ -149,6 +305,55 @@ def _unique(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 # --- parsing ---------------------------------------------------------------------------------
 
 
+def _range(data: Mapping[str, Any], key: str, path: str) -> Range | None:
+    if key not in data:
+        return None
+    where = f"{path}.{key}"
+    raw = mapping(data[key], where)
+    unknown = sorted(set(raw) - {"min", "max"})
+    if unknown:
+        raise InvalidData(f"{where}.{unknown[0]}", "unknown bound; use min, max")
+    for bound in ("min", "max"):
+        value = raw.get(bound)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise InvalidData(f"{where}.{bound}", "must be a whole number, 0 or more")
+    if "min" not in raw and "max" not in raw:
+        raise InvalidData(where, "needs min, max or both")
+    bounds = Range(raw.get("min"), raw.get("max"))
+    if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
+        raise InvalidData(f"{where}.max", f"is below min ({bounds.min})")
+    return bounds
+
+
+def _flag(data: Mapping[str, Any], key: str, path: str) -> bool | None:
+    if key not in data:
+        return None
+    if not isinstance(data[key], bool):
+        raise InvalidData(f"{path}.{key}", "must be true or false")
+    return data[key]
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _parse_metadata(raw: Any, path: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    if raw is None:
+        return ()
+    data = mapping(raw, path)
+    pairs = []
+    for key, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(v, str | int | bool) and str(v) != "" for v in values):
+            raise InvalidData(f"{path}.{key}", "must be a value or a list of values")
+        accepted: set[str] = set()
+        for v in values:
+            # YAML reads yes/no/on/off as booleans: accept every spelling of the one meant.
+            accepted |= (_TRUE if v else _FALSE) if isinstance(v, bool) else {str(v)}
+        pairs.append((str(key), frozenset(accepted)))
+    return tuple(sorted(pairs, key=lambda kv: kv[0]))
+
+
 def _parse_conditions(raw: Any, path: str) -> Conditions:
     if raw is None:
         return Conditions()
@@ -164,7 +369,18 @@ def _parse_conditions(raw: Any, path: str) -> Conditions:
             raise InvalidData(f"{path}.keywords[{i}]", str(exc)) from exc
     return Conditions(
         sectors=frozenset(string_list(data, "sectors", path, SECTORS)),
+        channels=frozenset(string_list(data, "channels", path, CHANNELS)),
         roles=frozenset(string_list(data, "roles", path, ROLES)),
+        languages=frozenset(string_list(data, "languages", path, LANGUAGES)),
+        categories=frozenset(normalize(c) for c in string_list(data, "categories", path)),
+        returning_customer=_flag(data, "returning_customer", path),
+        previous_complaints=_range(data, "previous_complaints", path),
+        open_complaints=_range(data, "open_complaints", path),
+        tiers=frozenset(string_list(data, "tiers", path)),
+        has_contract=_flag(data, "has_contract", path),
+        contracted_response_hours=_range(data, "contracted_response_hours", path),
+        days_since_purchase=_range(data, "days_since_purchase", path),
+        metadata=_parse_metadata(data.get("metadata"), f"{path}.metadata"),
         keywords=tuple(keywords),
     )
 
@@ -184,6 +400,9 @@ def _parse_action(raw: Any, path: str) -> Action:
         tags=string_list(data, "tags", path),
         required_skills=string_list(data, "required_skills", path),
         keep_informed=string_list(data, "keep_informed", path),
+        match_language=bool(_flag(data, "match_language", path)),
+        sla_from_contract=bool(_flag(data, "sla_from_contract", path)),
+        inform_account_manager=bool(_flag(data, "inform_account_manager", path)),
     )
 
 
@@ -205,6 +424,7 @@ def _parse_rule(raw: Any, path: str, kind: str) -> Rule:
             then=None,
             description=data.get("description", ""),
             tags=tags,
+            pack=data.get("pack", ""),
             keep_informed=string_list(data, "keep_informed", path),
         )
     return Rule(
@@ -213,6 +433,7 @@ def _parse_rule(raw: Any, path: str, kind: str) -> Rule:
         when=when,
         then=_parse_action(data.get("then"), f"{path}.then"),
         description=data.get("description", ""),
+        pack=data.get("pack", ""),
     )
 
 
@@ -249,3 +470,14 @@ def parse_rule_set(raw: Any) -> RuleSet:
 def check_teams(rule_set: RuleSet, team_ids: Mapping[str, Any] | set[str]) -> list[str]:
     """Teams the rule set names that the directory does not have (empty when it is usable)."""
     return sorted(t for t in rule_set.teams() if t not in team_ids)
+
+
+def unknown_team_fields(rule_set: RuleSet, team_ids: Mapping[str, Any] | set[str]) -> list[InvalidData]:
+    """Each `then.team` naming a team the directory does not have, by field path."""
+    problems = []
+    for section, rules in rule_set.sections():
+        for i, rule in enumerate(rules):
+            if rule.then is not None and rule.then.team not in team_ids:
+                path = f"{section}.then.team" if section == "default" else f"{section}[{i}].then.team"
+                problems.append(InvalidData(path, f"team {rule.then.team!r} is not in the directory"))
+    return problems

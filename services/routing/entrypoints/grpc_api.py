@@ -1,6 +1,14 @@
-"""`RoutingAdmin` over gRPC: validate, read through the adapters, map to protobuf."""
+"""`RoutingAdmin` over gRPC: validate, call the administration layer, map to protobuf. Errors:
+INVALID_ARGUMENT naming the field (and for rule sets, `file:line: field: problem` for each
+problem, separated by "; "), NOT_FOUND, FAILED_PRECONDITION."""
 
 from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
 import grpc
 from sqlalchemy.engine import Engine
@@ -11,13 +19,110 @@ from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
 
 from ..adapters import db
+from ..adapters.files import Problem, RuleSetInvalid
+from ..admin import Conflict, NotFound, RoutingAdministration
+from ..domain.model import Agent, InvalidData, parse_working_hours
+from ..domain.rules import Trace
 from ..service import priority_value
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors(method: F) -> F:
+    """Turn the administration layer's errors into gRPC status codes."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, context)
+        except RuleSetInvalid as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except InvalidData as exc:
+            abort_invalid(context, exc.path, exc.problem)
+        except NotFound as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except Conflict as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        except TimeoutError as exc:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _ts(message: Any, field: str, value: datetime | None) -> None:
+    if value is not None:
+        getattr(message, field).FromDatetime(as_utc(value))
+
+
+def agent_pb(a: db.RoutingAgent) -> routing_pb2.Agent:
+    return routing_pb2.Agent(
+        id=a.id,
+        name=a.name,
+        team=a.team,
+        skills=a.skills,
+        languages=a.languages,
+        capacity=a.capacity,
+        open_assignments=a.open_assignments,
+        presence=a.presence,
+        is_lead=a.is_lead,
+        email=a.email,
+        chat_handle=a.chat_handle,
+        working_hours=[
+            routing_pb2.WorkingHours(days=w["days"], start=w["start"], end=w["end"]) for w in a.working_hours
+        ],
+    )
+
+
+def version_pb(
+    r: db.RoutingRuleSetRecord, active: db.RoutingActiveRuleSet | None, with_source: bool = False
+) -> routing_pb2.RuleSetVersion:
+    is_active = active is not None and active.version == r.version
+    out = routing_pb2.RuleSetVersion(
+        version=r.version,
+        author=r.author,
+        comment=r.comment,
+        active=is_active,
+        checksum=r.checksum,
+        rules=r.rules,
+        source=r.source if with_source else "",
+        seq=r.seq or 0,
+    )
+    _ts(out, "created_at", r.created_at)
+    if is_active and active is not None:
+        _ts(out, "activated_at", active.activated_at)
+    return out
+
+
+def problem_pb(p: Problem) -> routing_pb2.ValidationError:
+    return routing_pb2.ValidationError(file=p.file, line=p.line, field=p.field, problem=p.problem)
+
+
+def trace_pb(t: Trace) -> routing_pb2.RuleTrace:
+    return routing_pb2.RuleTrace(rule_id=t.rule_id, kind=t.kind, matched=t.matched, reason=t.reason)
+
+
+def decision_pb(row: db.RoutingDecisionRecord) -> routing_pb2.RoutingDecision:
+    out = routing_pb2.RoutingDecision(
+        complaint_id=row.complaint_id,
+        team=row.team,
+        owner=row.owner,
+        owner_is_duty_lead=row.owner_is_duty_lead,
+        priority=priority_value(row.priority),
+        sla_policy=row.sla_policy,
+        rule_id=row.rule_id,
+        rule_set_version=row.rule_set_version,
+        explanation=row.explanation,
+    )
+    _ts(out, "decided_at", row.decided_at)
+    return out
 
 
 class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
-    def __init__(self, engine: Engine, default_tenant: str):
+    def __init__(self, engine: Engine, default_tenant: str, admin: RoutingAdministration):
         self.engine = engine
         self.default_tenant = default_tenant
+        self.admin = admin
 
     def ListTeams(self, request: routing_pb2.ListTeamsRequest, context: grpc.ServicerContext):
         tenant = request.tenant.strip() or self.default_tenant
@@ -32,20 +137,12 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
                     name=v.team.name,
                     duty_owner=v.team.duty_owner,
                     queued=v.queued,
-                    agents=[
-                        routing_pb2.Agent(
-                            id=a.id,
-                            name=a.name,
-                            team=a.team,
-                            skills=a.skills,
-                            languages=a.languages,
-                            capacity=a.capacity,
-                            open_assignments=a.open_assignments,
-                            presence=a.presence,
-                            is_lead=a.is_lead,
-                        )
-                        for a in v.agents
-                    ],
+                    agents=[agent_pb(a) for a in v.agents],
+                    lead=v.team.duty_owner,
+                    manager=v.team.manager,
+                    director=v.team.director,
+                    time_zone=v.team.time_zone,
+                    strategy=v.team.strategy,
                 )
                 for v in views
             ]
@@ -56,19 +153,179 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
         if not complaint_id:
             abort_invalid(context, "complaint_id", "is required")
         with Session(self.engine) as session:
-            row = db.get_decision(session, complaint_id)
+            row = db.find_decision(session, complaint_id)
         if row is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"no routing decision for complaint {complaint_id!r}")
-        decision = routing_pb2.RoutingDecision(
-            complaint_id=row.complaint_id,
-            team=row.team,
-            owner=row.owner,
-            owner_is_duty_lead=row.owner_is_duty_lead,
-            priority=priority_value(row.priority),
-            sla_policy=row.sla_policy,
-            rule_id=row.rule_id,
-            rule_set_version=row.rule_set_version,
-            explanation=row.explanation,
+        return decision_pb(row)
+
+    # --- rule sets ---------------------------------------------------------------------------
+
+    @_errors
+    def ValidateRuleSet(self, request: routing_pb2.RuleSetSource, context: grpc.ServicerContext):
+        if not request.source.strip():
+            raise InvalidData("source", "is required (the rule set's YAML)")
+        rule_set, problems = self.admin.validate(request.source, request.file_name)
+        return routing_pb2.ValidateRuleSetResponse(
+            valid=rule_set is not None,
+            version=rule_set.version if rule_set else "",
+            rules=len(rule_set) if rule_set else 0,
+            errors=[problem_pb(p) for p in problems],
         )
-        decision.decided_at.FromDatetime(as_utc(row.decided_at))
-        return decision
+
+    @_errors
+    def ApplyRuleSet(self, request: routing_pb2.ApplyRuleSetRequest, context: grpc.ServicerContext):
+        if not request.source.strip():
+            raise InvalidData("source", "is required (the rule set's YAML)")
+        record = self.admin.apply(request.source, request.file_name, request.author, request.comment)
+        _, active = self.admin.versions()
+        return version_pb(record, active)
+
+    @_errors
+    def ListRuleSetVersions(
+        self, request: routing_pb2.ListRuleSetVersionsRequest, context: grpc.ServicerContext
+    ):
+        records, active = self.admin.versions()
+        return routing_pb2.ListRuleSetVersionsResponse(
+            versions=[version_pb(r, active) for r in records], active=active.version if active else ""
+        )
+
+    @_errors
+    def GetRuleSet(self, request: routing_pb2.GetRuleSetRequest, context: grpc.ServicerContext):
+        record, active = self.admin.get(request.version)
+        return version_pb(record, active, with_source=True)
+
+    @_errors
+    def DiffRuleSets(self, request: routing_pb2.DiffRuleSetsRequest, context: grpc.ServicerContext):
+        old, new, changes, unified = self.admin.diff(
+            request.from_version, request.to_version, request.to_source, request.to_file_name
+        )
+        return routing_pb2.DiffRuleSetsResponse(
+            from_version=old,
+            to_version=new,
+            changes=[
+                routing_pb2.RuleChange(rule_id=c.rule_id, change=c.change, details=c.details) for c in changes
+            ],
+            unified_diff=unified,
+        )
+
+    @_errors
+    def RollbackRuleSet(self, request: routing_pb2.RollbackRuleSetRequest, context: grpc.ServicerContext):
+        record = self.admin.rollback(request.to_version, request.author, request.comment)
+        _, active = self.admin.versions()
+        return version_pb(record, active)
+
+    @_errors
+    def ExplainComplaint(self, request: routing_pb2.ExplainComplaintRequest, context: grpc.ServicerContext):
+        e = self.admin.explain(request.complaint, request.version, request.source, request.file_name)
+        holding = e.holding
+        return routing_pb2.Explanation(
+            complaint_id=e.routed.complaint_id,
+            reference=e.routed.reference,
+            rule_set_version=e.rule_set.version,
+            considered=[trace_pb(t) for t in e.evaluation.considered],
+            flags=[trace_pb(t) for t in e.evaluation.flags],
+            rule_id=e.evaluation.winner.id,
+            team=e.team,
+            priority=priority_value(e.priority),
+            sla_policy=e.sla_policy,
+            tags=e.tags,
+            required_skills=e.required_skills,
+            keep_informed=e.keep_informed,
+            owner=e.owner,
+            owner_is_duty_lead=e.owner_is_duty_lead,
+            explanation=e.explanation,
+            routed=decision_pb(e.routed),
+            current_owner=holding.owner if holding else e.routed.owner,
+            queued=bool(holding and holding.queued),
+        )
+
+    @_errors
+    def SimulateRuleSet(self, request: routing_pb2.SimulateRuleSetRequest, context: grpc.ServicerContext):
+        if not request.source.strip():
+            raise InvalidData("source", "is required (the candidate rule set's YAML)")
+        sim = self.admin.simulate(request.source, request.file_name, request.last)
+        return routing_pb2.SimulationReport(
+            baseline_version=sim.baseline_version,
+            candidate_version=sim.candidate_version,
+            complaints=sim.complaints,
+            changed=len(sim.changes),
+            changes=[
+                routing_pb2.SimulatedChange(
+                    complaint_id=c.complaint_id,
+                    reference=c.reference,
+                    from_rule=c.from_rule,
+                    to_rule=c.to_rule,
+                    from_team=c.from_team,
+                    to_team=c.to_team,
+                    from_priority=priority_value(c.from_priority),
+                    to_priority=priority_value(c.to_priority),
+                    from_sla_policy=c.from_sla_policy,
+                    to_sla_policy=c.to_sla_policy,
+                )
+                for c in sim.changes
+            ],
+            team_moves=sim.team_moves,
+            candidate_rule_hits=sim.candidate_rule_hits,
+        )
+
+    @_errors
+    def ListAudit(self, request: routing_pb2.ListAuditRequest, context: grpc.ServicerContext):
+        entries = []
+        for row in self.admin.audit_log(request.limit, request.action):
+            entry = routing_pb2.AuditEntry(
+                id=row.id or 0,
+                actor=row.actor,
+                action=row.action,
+                target=row.target,
+                detail=row.detail,
+                comment=row.comment,
+            )
+            _ts(entry, "at", row.at)
+            entries.append(entry)
+        return routing_pb2.ListAuditResponse(entries=entries)
+
+    # --- directory ---------------------------------------------------------------------------
+
+    @_errors
+    def SetPresence(self, request: routing_pb2.SetPresenceRequest, context: grpc.ServicerContext):
+        row, assigned = self.admin.set_presence(
+            request.tenant, request.agent, request.presence, request.actor
+        )
+        return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
+
+    @_errors
+    def SetCapacity(self, request: routing_pb2.SetCapacityRequest, context: grpc.ServicerContext):
+        row, assigned = self.admin.set_capacity(
+            request.tenant, request.agent, request.capacity, request.actor
+        )
+        return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
+
+    @_errors
+    def UpsertAgent(self, request: routing_pb2.UpsertAgentRequest, context: grpc.ServicerContext):
+        a = request.agent
+        if not a.id.strip():
+            raise InvalidData("agent.id", "is required")
+        if not a.team.strip():
+            raise InvalidData("agent.team", "is required")
+        if a.presence and a.presence not in ("online", "away", "offline"):
+            raise InvalidData("agent.presence", f"{a.presence!r} is not one of online, away, offline")
+        if a.capacity < 0:
+            raise InvalidData("agent.capacity", "must not be negative")
+        hours = parse_working_hours(
+            [{"days": list(w.days), "start": w.start, "end": w.end} for w in a.working_hours],
+            "agent.working_hours",
+        )
+        agent = Agent(
+            id=a.id.strip(),
+            name=a.name.strip() or a.id.strip(),
+            team=a.team.strip(),
+            skills=tuple(s.strip() for s in a.skills if s.strip()),
+            languages=tuple(s.strip() for s in a.languages if s.strip()),
+            capacity=a.capacity,
+            presence=a.presence or "offline",
+            email=a.email.strip(),
+            chat_handle=a.chat_handle.strip(),
+            working_hours=hours,
+        )
+        row, assigned = self.admin.upsert_agent(request.tenant, agent, request.actor)
+        return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)

@@ -19,40 +19,60 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
-from ..adapters import db
-from ..adapters.files import load_directory, load_rule_set
-from ..domain.rules import check_teams
-from ..service import SVC, Router
+from ..adapters import db, lifecycle
+from ..adapters.files import accounts_file_for, load_accounts, load_directory
+from ..admin import RoutingAdministration, seed_rule_set
+from ..service import SVC, Router, RuleSets, routing_input
 from .grpc_api import RoutingAdminServicer
 
 
 def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
     directory = load_directory(settings.directory_file)
-    rule_set = load_rule_set()
-    missing = check_teams(rule_set, {t.id for t in directory.teams})
-    if missing:  # refuse to start rather than route complaints to teams nobody staffs
-        raise SystemExit(f"rule set {rule_set.version} names teams missing from the directory: {missing}")
+    accounts = load_accounts(accounts_file_for(settings.directory_file))
 
     engine = make_engine(settings.database_url(SVC))
     create_tables(engine, db.MODELS)
     db.seed_directory(engine, directory)
+    # The built-in packs become the first version of a fresh database; it refuses to start when
+    # they name a team the directory lacks, rather than route complaints to teams nobody staffs.
+    seed_rule_set(engine, {t.id for t in directory.teams})
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
+
+    rule_sets = RuleSets()
+    router = Router(
+        rule_sets, default_tenant=settings.tenant, fallback_directory=directory.tenant, accounts=accounts
+    )
+    read_recent = lifecycle.reader(
+        settings, lambda msg: routing_input(msg, msg.complaint.tenant or settings.tenant, accounts)
+    )
+    admin = RoutingAdministration(engine, router, rule_sets, relay, read_recent)
     grpc_server = GrpcServer(
         settings.grpc_host,
         settings.grpc_port(SVC),
         [
             (
                 routing_pb2_grpc.add_RoutingAdminServicer_to_server,
-                RoutingAdminServicer(engine, settings.tenant),
+                RoutingAdminServicer(engine, settings.tenant, admin),
                 "haq.v1.RoutingAdmin",
             )
         ],
     )
     app = make_app(SVC, settings)
-    router = Router(rule_set, default_tenant=settings.tenant, fallback_directory=directory.tenant)
     consumer = EventConsumer("routing-lifecycle", SVC, engine, relay)
-    lifecycle_agent(app, consumer, {"ComplaintReceived": router.on_received})
+    lifecycle_agent(
+        app,
+        consumer,
+        {
+            "ComplaintReceived": router.on_received,
+            "Resolved": router.on_resolved,
+            "Closed": router.on_closed,
+            "TransferAccepted": router.on_transfer_accepted,
+            "OwnerReplaced": router.on_owner_replaced,
+            "OwnerDeclined": router.on_owner_declined,
+            "RerouteRequested": router.on_reroute_requested,
+        },
+    )
     add_ops_pages(app, SVC, grpc_server)
     return app, ServiceRuntime(SVC, grpc_server, relay)
 

@@ -26,25 +26,85 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from . import complaint_pb2 as haq_dot_v1_dot_complaint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14haq/v1/routing.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\"\"\n\x10ListTeamsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"\xc5\x01\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0e\n\x06skills\x18\x04 \x03(\t\x12\x11\n\tlanguages\x18\x05 \x03(\t\x12\x10\n\x08\x63\x61pacity\x18\x06 \x01(\x05\x12\x18\n\x10open_assignments\x18\x07 \x01(\x05\x12\x10\n\x08presence\x18\x08 \x01(\t\x12\x0f\n\x07is_lead\x18\t \x01(\x08\x12\r\n\x05\x65mail\x18\n \x01(\t\x12\x13\n\x0b\x63hat_handle\x18\x0b \x01(\t\"\xa7\x01\n\x04Team\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nduty_owner\x18\x03 \x01(\t\x12\x1d\n\x06\x61gents\x18\x04 \x03(\x0b\x32\r.haq.v1.Agent\x12\x0e\n\x06queued\x18\x05 \x01(\x05\x12\x0c\n\x04lead\x18\x06 \x01(\t\x12\x0f\n\x07manager\x18\x07 \x01(\t\x12\x10\n\x08\x64irector\x18\x08 \x01(\t\x12\x11\n\ttime_zone\x18\t \x01(\t\"0\n\x11ListTeamsResponse\x12\x1b\n\x05teams\x18\x01 \x03(\x0b\x32\x0c.haq.v1.Team\"*\n\x12GetDecisionRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\"\x88\x02\n\x0fRoutingDecision\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x1a\n\x12owner_is_duty_lead\x18\x04 \x01(\x08\x12\"\n\x08priority\x18\x05 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x12\n\nsla_policy\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12\x18\n\x10rule_set_version\x18\x08 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\t \x01(\t\x12.\n\ndecided_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x94\x01\n\x0cRoutingAdmin\x12@\n\tListTeams\x12\x18.haq.v1.ListTeamsRequest\x1a\x19.haq.v1.ListTeamsResponse\x12\x42\n\x0bGetDecision\x12\x1a.haq.v1.GetDecisionRequest\x1a\x17.haq.v1.RoutingDecisionb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14haq/v1/routing.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16haq/v1/complaint.proto\"\"\n\x10ListTeamsRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\"\xf2\x01\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0e\n\x06skills\x18\x04 \x03(\t\x12\x11\n\tlanguages\x18\x05 \x03(\t\x12\x10\n\x08\x63\x61pacity\x18\x06 \x01(\x05\x12\x18\n\x10open_assignments\x18\x07 \x01(\x05\x12\x10\n\x08presence\x18\x08 \x01(\t\x12\x0f\n\x07is_lead\x18\t \x01(\x08\x12\r\n\x05\x65mail\x18\n \x01(\t\x12\x13\n\x0b\x63hat_handle\x18\x0b \x01(\t\x12+\n\rworking_hours\x18\x0c \x03(\x0b\x32\x14.haq.v1.WorkingHours\"8\n\x0cWorkingHours\x12\x0c\n\x04\x64\x61ys\x18\x01 \x03(\t\x12\r\n\x05start\x18\x02 \x01(\t\x12\x0b\n\x03\x65nd\x18\x03 \x01(\t\"\xb9\x01\n\x04Team\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nduty_owner\x18\x03 \x01(\t\x12\x1d\n\x06\x61gents\x18\x04 \x03(\x0b\x32\r.haq.v1.Agent\x12\x0e\n\x06queued\x18\x05 \x01(\x05\x12\x0c\n\x04lead\x18\x06 \x01(\t\x12\x0f\n\x07manager\x18\x07 \x01(\t\x12\x10\n\x08\x64irector\x18\x08 \x01(\t\x12\x11\n\ttime_zone\x18\t \x01(\t\x12\x10\n\x08strategy\x18\n \x01(\t\"0\n\x11ListTeamsResponse\x12\x1b\n\x05teams\x18\x01 \x03(\x0b\x32\x0c.haq.v1.Team\"*\n\x12GetDecisionRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\"\x88\x02\n\x0fRoutingDecision\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0c\n\x04team\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\x1a\n\x12owner_is_duty_lead\x18\x04 \x01(\x08\x12\"\n\x08priority\x18\x05 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x12\n\nsla_policy\x18\x06 \x01(\t\x12\x0f\n\x07rule_id\x18\x07 \x01(\t\x12\x18\n\x10rule_set_version\x18\x08 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\t \x01(\t\x12.\n\ndecided_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\rRuleSetSource\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\"M\n\x0fValidationError\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12\x0f\n\x07problem\x18\x04 \x01(\t\"q\n\x17ValidateRuleSetResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05rules\x18\x03 \x01(\x05\x12\'\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x17.haq.v1.ValidationError\"Y\n\x13\x41pplyRuleSetRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x0f\n\x07\x63omment\x18\x04 \x01(\t\"\xf2\x01\n\x0eRuleSetVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12\x10\n\x08\x63hecksum\x18\x06 \x01(\t\x12\r\n\x05rules\x18\x07 \x01(\x05\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x0b\n\x03seq\x18\t \x01(\x03\x12\x30\n\x0c\x61\x63tivated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1c\n\x1aListRuleSetVersionsRequest\"W\n\x1bListRuleSetVersionsResponse\x12(\n\x08versions\x18\x01 \x03(\x0b\x32\x16.haq.v1.RuleSetVersion\x12\x0e\n\x06\x61\x63tive\x18\x02 \x01(\t\"$\n\x11GetRuleSetRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\"h\n\x13\x44iffRuleSetsRequest\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\t\x12\x12\n\nto_version\x18\x02 \x01(\t\x12\x11\n\tto_source\x18\x03 \x01(\t\x12\x14\n\x0cto_file_name\x18\x04 \x01(\t\">\n\nRuleChange\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63hange\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x03(\t\"{\n\x14\x44iffRuleSetsResponse\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\t\x12\x12\n\nto_version\x18\x02 \x01(\t\x12#\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x12.haq.v1.RuleChange\x12\x14\n\x0cunified_diff\x18\x04 \x01(\t\"M\n\x16RollbackRuleSetRequest\x12\x12\n\nto_version\x18\x01 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\"`\n\x17\x45xplainComplaintRequest\x12\x11\n\tcomplaint\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x11\n\tfile_name\x18\x04 \x01(\t\"K\n\tRuleTrace\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07matched\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xbe\x03\n\x0b\x45xplanation\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x18\n\x10rule_set_version\x18\x03 \x01(\t\x12%\n\nconsidered\x18\x04 \x03(\x0b\x32\x11.haq.v1.RuleTrace\x12 \n\x05\x66lags\x18\x05 \x03(\x0b\x32\x11.haq.v1.RuleTrace\x12\x0f\n\x07rule_id\x18\x06 \x01(\t\x12\x0c\n\x04team\x18\x07 \x01(\t\x12\"\n\x08priority\x18\x08 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x12\n\nsla_policy\x18\t \x01(\t\x12\x0c\n\x04tags\x18\n \x03(\t\x12\x17\n\x0frequired_skills\x18\x0b \x03(\t\x12\x15\n\rkeep_informed\x18\x0c \x03(\t\x12\r\n\x05owner\x18\r \x01(\t\x12\x1a\n\x12owner_is_duty_lead\x18\x0e \x01(\x08\x12\x13\n\x0b\x65xplanation\x18\x0f \x01(\t\x12\'\n\x06routed\x18\x10 \x01(\x0b\x32\x17.haq.v1.RoutingDecision\x12\x15\n\rcurrent_owner\x18\x11 \x01(\t\x12\x0e\n\x06queued\x18\x12 \x01(\x08\"I\n\x16SimulateRuleSetRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x0c\n\x04last\x18\x03 \x01(\x05\"\x82\x02\n\x0fSimulatedChange\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x11\n\treference\x18\x02 \x01(\t\x12\x11\n\tfrom_rule\x18\x03 \x01(\t\x12\x0f\n\x07to_rule\x18\x04 \x01(\t\x12\x11\n\tfrom_team\x18\x05 \x01(\t\x12\x0f\n\x07to_team\x18\x06 \x01(\t\x12\'\n\rfrom_priority\x18\x07 \x01(\x0e\x32\x10.haq.v1.Priority\x12%\n\x0bto_priority\x18\x08 \x01(\x0e\x32\x10.haq.v1.Priority\x12\x17\n\x0f\x66rom_sla_policy\x18\t \x01(\t\x12\x15\n\rto_sla_policy\x18\n \x01(\t\"\x8d\x03\n\x10SimulationReport\x12\x18\n\x10\x62\x61seline_version\x18\x01 \x01(\t\x12\x19\n\x11\x63\x61ndidate_version\x18\x02 \x01(\t\x12\x12\n\ncomplaints\x18\x03 \x01(\x05\x12\x0f\n\x07\x63hanged\x18\x04 \x01(\x05\x12(\n\x07\x63hanges\x18\x05 \x03(\x0b\x32\x17.haq.v1.SimulatedChange\x12;\n\nteam_moves\x18\x06 \x03(\x0b\x32\'.haq.v1.SimulationReport.TeamMovesEntry\x12L\n\x13\x63\x61ndidate_rule_hits\x18\x07 \x03(\x0b\x32/.haq.v1.SimulationReport.CandidateRuleHitsEntry\x1a\x30\n\x0eTeamMovesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a\x38\n\x16\x43\x61ndidateRuleHitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"1\n\x10ListAuditRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"\x90\x01\n\nAuditEntry\x12\n\n\x02id\x18\x01 \x01(\x03\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06target\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x0f\n\x07\x63omment\x18\x07 \x01(\t\"8\n\x11ListAuditResponse\x12#\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x12.haq.v1.AuditEntry\"T\n\x12SetPresenceRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x10\n\x08presence\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06tenant\x18\x04 \x01(\t\"T\n\x12SetCapacityRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61pacity\x18\x02 \x01(\x05\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06tenant\x18\x04 \x01(\t\"Q\n\x12UpsertAgentRequest\x12\x1c\n\x05\x61gent\x18\x01 \x01(\x0b\x32\r.haq.v1.Agent\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06tenant\x18\x03 \x01(\t\"=\n\x0b\x41gentUpdate\x12\x1c\n\x05\x61gent\x18\x01 \x01(\x0b\x32\r.haq.v1.Agent\x12\x10\n\x08\x61ssigned\x18\x02 \x03(\t2\xf4\x07\n\x0cRoutingAdmin\x12@\n\tListTeams\x12\x18.haq.v1.ListTeamsRequest\x1a\x19.haq.v1.ListTeamsResponse\x12\x42\n\x0bGetDecision\x12\x1a.haq.v1.GetDecisionRequest\x1a\x17.haq.v1.RoutingDecision\x12I\n\x0fValidateRuleSet\x12\x15.haq.v1.RuleSetSource\x1a\x1f.haq.v1.ValidateRuleSetResponse\x12\x43\n\x0c\x41pplyRuleSet\x12\x1b.haq.v1.ApplyRuleSetRequest\x1a\x16.haq.v1.RuleSetVersion\x12^\n\x13ListRuleSetVersions\x12\".haq.v1.ListRuleSetVersionsRequest\x1a#.haq.v1.ListRuleSetVersionsResponse\x12?\n\nGetRuleSet\x12\x19.haq.v1.GetRuleSetRequest\x1a\x16.haq.v1.RuleSetVersion\x12I\n\x0c\x44iffRuleSets\x12\x1b.haq.v1.DiffRuleSetsRequest\x1a\x1c.haq.v1.DiffRuleSetsResponse\x12I\n\x0fRollbackRuleSet\x12\x1e.haq.v1.RollbackRuleSetRequest\x1a\x16.haq.v1.RuleSetVersion\x12H\n\x10\x45xplainComplaint\x12\x1f.haq.v1.ExplainComplaintRequest\x1a\x13.haq.v1.Explanation\x12K\n\x0fSimulateRuleSet\x12\x1e.haq.v1.SimulateRuleSetRequest\x1a\x18.haq.v1.SimulationReport\x12@\n\tListAudit\x12\x18.haq.v1.ListAuditRequest\x1a\x19.haq.v1.ListAuditResponse\x12>\n\x0bSetPresence\x12\x1a.haq.v1.SetPresenceRequest\x1a\x13.haq.v1.AgentUpdate\x12>\n\x0bSetCapacity\x12\x1a.haq.v1.SetCapacityRequest\x1a\x13.haq.v1.AgentUpdate\x12>\n\x0bUpsertAgent\x12\x1a.haq.v1.UpsertAgentRequest\x1a\x13.haq.v1.AgentUpdateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'haq.v1.routing_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_SIMULATIONREPORT_TEAMMOVESENTRY']._loaded_options = None
+  _globals['_SIMULATIONREPORT_TEAMMOVESENTRY']._serialized_options = b'8\001'
+  _globals['_SIMULATIONREPORT_CANDIDATERULEHITSENTRY']._loaded_options = None
+  _globals['_SIMULATIONREPORT_CANDIDATERULEHITSENTRY']._serialized_options = b'8\001'
   _globals['_LISTTEAMSREQUEST']._serialized_start=89
   _globals['_LISTTEAMSREQUEST']._serialized_end=123
   _globals['_AGENT']._serialized_start=126
-  _globals['_AGENT']._serialized_end=323
-  _globals['_TEAM']._serialized_start=326
-  _globals['_TEAM']._serialized_end=493
-  _globals['_LISTTEAMSRESPONSE']._serialized_start=495
-  _globals['_LISTTEAMSRESPONSE']._serialized_end=543
-  _globals['_GETDECISIONREQUEST']._serialized_start=545
-  _globals['_GETDECISIONREQUEST']._serialized_end=587
-  _globals['_ROUTINGDECISION']._serialized_start=590
-  _globals['_ROUTINGDECISION']._serialized_end=854
-  _globals['_ROUTINGADMIN']._serialized_start=857
-  _globals['_ROUTINGADMIN']._serialized_end=1005
+  _globals['_AGENT']._serialized_end=368
+  _globals['_WORKINGHOURS']._serialized_start=370
+  _globals['_WORKINGHOURS']._serialized_end=426
+  _globals['_TEAM']._serialized_start=429
+  _globals['_TEAM']._serialized_end=614
+  _globals['_LISTTEAMSRESPONSE']._serialized_start=616
+  _globals['_LISTTEAMSRESPONSE']._serialized_end=664
+  _globals['_GETDECISIONREQUEST']._serialized_start=666
+  _globals['_GETDECISIONREQUEST']._serialized_end=708
+  _globals['_ROUTINGDECISION']._serialized_start=711
+  _globals['_ROUTINGDECISION']._serialized_end=975
+  _globals['_RULESETSOURCE']._serialized_start=977
+  _globals['_RULESETSOURCE']._serialized_end=1027
+  _globals['_VALIDATIONERROR']._serialized_start=1029
+  _globals['_VALIDATIONERROR']._serialized_end=1106
+  _globals['_VALIDATERULESETRESPONSE']._serialized_start=1108
+  _globals['_VALIDATERULESETRESPONSE']._serialized_end=1221
+  _globals['_APPLYRULESETREQUEST']._serialized_start=1223
+  _globals['_APPLYRULESETREQUEST']._serialized_end=1312
+  _globals['_RULESETVERSION']._serialized_start=1315
+  _globals['_RULESETVERSION']._serialized_end=1557
+  _globals['_LISTRULESETVERSIONSREQUEST']._serialized_start=1559
+  _globals['_LISTRULESETVERSIONSREQUEST']._serialized_end=1587
+  _globals['_LISTRULESETVERSIONSRESPONSE']._serialized_start=1589
+  _globals['_LISTRULESETVERSIONSRESPONSE']._serialized_end=1676
+  _globals['_GETRULESETREQUEST']._serialized_start=1678
+  _globals['_GETRULESETREQUEST']._serialized_end=1714
+  _globals['_DIFFRULESETSREQUEST']._serialized_start=1716
+  _globals['_DIFFRULESETSREQUEST']._serialized_end=1820
+  _globals['_RULECHANGE']._serialized_start=1822
+  _globals['_RULECHANGE']._serialized_end=1884
+  _globals['_DIFFRULESETSRESPONSE']._serialized_start=1886
+  _globals['_DIFFRULESETSRESPONSE']._serialized_end=2009
+  _globals['_ROLLBACKRULESETREQUEST']._serialized_start=2011
+  _globals['_ROLLBACKRULESETREQUEST']._serialized_end=2088
+  _globals['_EXPLAINCOMPLAINTREQUEST']._serialized_start=2090
+  _globals['_EXPLAINCOMPLAINTREQUEST']._serialized_end=2186
+  _globals['_RULETRACE']._serialized_start=2188
+  _globals['_RULETRACE']._serialized_end=2263
+  _globals['_EXPLANATION']._serialized_start=2266
+  _globals['_EXPLANATION']._serialized_end=2712
+  _globals['_SIMULATERULESETREQUEST']._serialized_start=2714
+  _globals['_SIMULATERULESETREQUEST']._serialized_end=2787
+  _globals['_SIMULATEDCHANGE']._serialized_start=2790
+  _globals['_SIMULATEDCHANGE']._serialized_end=3048
+  _globals['_SIMULATIONREPORT']._serialized_start=3051
+  _globals['_SIMULATIONREPORT']._serialized_end=3448
+  _globals['_SIMULATIONREPORT_TEAMMOVESENTRY']._serialized_start=3342
+  _globals['_SIMULATIONREPORT_TEAMMOVESENTRY']._serialized_end=3390
+  _globals['_SIMULATIONREPORT_CANDIDATERULEHITSENTRY']._serialized_start=3392
+  _globals['_SIMULATIONREPORT_CANDIDATERULEHITSENTRY']._serialized_end=3448
+  _globals['_LISTAUDITREQUEST']._serialized_start=3450
+  _globals['_LISTAUDITREQUEST']._serialized_end=3499
+  _globals['_AUDITENTRY']._serialized_start=3502
+  _globals['_AUDITENTRY']._serialized_end=3646
+  _globals['_LISTAUDITRESPONSE']._serialized_start=3648
+  _globals['_LISTAUDITRESPONSE']._serialized_end=3704
+  _globals['_SETPRESENCEREQUEST']._serialized_start=3706
+  _globals['_SETPRESENCEREQUEST']._serialized_end=3790
+  _globals['_SETCAPACITYREQUEST']._serialized_start=3792
+  _globals['_SETCAPACITYREQUEST']._serialized_end=3876
+  _globals['_UPSERTAGENTREQUEST']._serialized_start=3878
+  _globals['_UPSERTAGENTREQUEST']._serialized_end=3959
+  _globals['_AGENTUPDATE']._serialized_start=3961
+  _globals['_AGENTUPDATE']._serialized_end=4022
+  _globals['_ROUTINGADMIN']._serialized_start=4025
+  _globals['_ROUTINGADMIN']._serialized_end=5037
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,66 @@ class RoutingAdminStub:
                 request_serializer=haq_dot_v1_dot_routing__pb2.GetDecisionRequest.SerializeToString,
                 response_deserializer=haq_dot_v1_dot_routing__pb2.RoutingDecision.FromString,
                 _registered_method=True)
+        self.ValidateRuleSet = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/ValidateRuleSet',
+                request_serializer=haq_dot_v1_dot_routing__pb2.RuleSetSource.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.ValidateRuleSetResponse.FromString,
+                _registered_method=True)
+        self.ApplyRuleSet = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/ApplyRuleSet',
+                request_serializer=haq_dot_v1_dot_routing__pb2.ApplyRuleSetRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
+        self.ListRuleSetVersions = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/ListRuleSetVersions',
+                request_serializer=haq_dot_v1_dot_routing__pb2.ListRuleSetVersionsRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.ListRuleSetVersionsResponse.FromString,
+                _registered_method=True)
+        self.GetRuleSet = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/GetRuleSet',
+                request_serializer=haq_dot_v1_dot_routing__pb2.GetRuleSetRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
+        self.DiffRuleSets = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/DiffRuleSets',
+                request_serializer=haq_dot_v1_dot_routing__pb2.DiffRuleSetsRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.DiffRuleSetsResponse.FromString,
+                _registered_method=True)
+        self.RollbackRuleSet = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/RollbackRuleSet',
+                request_serializer=haq_dot_v1_dot_routing__pb2.RollbackRuleSetRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
+        self.ExplainComplaint = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/ExplainComplaint',
+                request_serializer=haq_dot_v1_dot_routing__pb2.ExplainComplaintRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.Explanation.FromString,
+                _registered_method=True)
+        self.SimulateRuleSet = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/SimulateRuleSet',
+                request_serializer=haq_dot_v1_dot_routing__pb2.SimulateRuleSetRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.SimulationReport.FromString,
+                _registered_method=True)
+        self.ListAudit = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/ListAudit',
+                request_serializer=haq_dot_v1_dot_routing__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.ListAuditResponse.FromString,
+                _registered_method=True)
+        self.SetPresence = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/SetPresence',
+                request_serializer=haq_dot_v1_dot_routing__pb2.SetPresenceRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+                _registered_method=True)
+        self.SetCapacity = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/SetCapacity',
+                request_serializer=haq_dot_v1_dot_routing__pb2.SetCapacityRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+                _registered_method=True)
+        self.UpsertAgent = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/UpsertAgent',
+                request_serializer=haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+                _registered_method=True)
 
 
 class RoutingAdminServicer:
@@ -64,6 +124,83 @@ class RoutingAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ValidateRuleSet(self, request, context):
+        """Rule sets. Every change is versioned and audited; the active version switches atomically for
+        every routing worker. Invalid input: INVALID_ARGUMENT whose message names file:line: field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyRuleSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRuleSetVersions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRuleSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffRuleSets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackRuleSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainComplaint(self, request, context):
+        """Which rules a complaint met under the active (or a given, or a candidate) rule set, and why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SimulateRuleSet(self, request, context):
+        """A candidate rule set against the last N complaints on the lifecycle topic: what would change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAudit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPresence(self, request, context):
+        """Directory. A change that frees capacity assigns queued complaints at once (oldest first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCapacity(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertAgent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoutingAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +213,66 @@ def add_RoutingAdminServicer_to_server(servicer, server):
                     servicer.GetDecision,
                     request_deserializer=haq_dot_v1_dot_routing__pb2.GetDecisionRequest.FromString,
                     response_serializer=haq_dot_v1_dot_routing__pb2.RoutingDecision.SerializeToString,
+            ),
+            'ValidateRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateRuleSet,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.RuleSetSource.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.ValidateRuleSetResponse.SerializeToString,
+            ),
+            'ApplyRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyRuleSet,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.ApplyRuleSetRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.SerializeToString,
+            ),
+            'ListRuleSetVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRuleSetVersions,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.ListRuleSetVersionsRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.ListRuleSetVersionsResponse.SerializeToString,
+            ),
+            'GetRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRuleSet,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.GetRuleSetRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.SerializeToString,
+            ),
+            'DiffRuleSets': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffRuleSets,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.DiffRuleSetsRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.DiffRuleSetsResponse.SerializeToString,
+            ),
+            'RollbackRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackRuleSet,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.RollbackRuleSetRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.SerializeToString,
+            ),
+            'ExplainComplaint': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainComplaint,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.ExplainComplaintRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.Explanation.SerializeToString,
+            ),
+            'SimulateRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.SimulateRuleSet,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.SimulateRuleSetRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.SimulationReport.SerializeToString,
+            ),
+            'ListAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAudit,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.ListAuditRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.ListAuditResponse.SerializeToString,
+            ),
+            'SetPresence': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPresence,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.SetPresenceRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.SerializeToString,
+            ),
+            'SetCapacity': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCapacity,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.SetCapacityRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.SerializeToString,
+            ),
+            'UpsertAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertAgent,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +330,330 @@ class RoutingAdmin:
             '/haq.v1.RoutingAdmin/GetDecision',
             haq_dot_v1_dot_routing__pb2.GetDecisionRequest.SerializeToString,
             haq_dot_v1_dot_routing__pb2.RoutingDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ValidateRuleSet',
+            haq_dot_v1_dot_routing__pb2.RuleSetSource.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.ValidateRuleSetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ApplyRuleSet',
+            haq_dot_v1_dot_routing__pb2.ApplyRuleSetRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRuleSetVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ListRuleSetVersions',
+            haq_dot_v1_dot_routing__pb2.ListRuleSetVersionsRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.ListRuleSetVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/GetRuleSet',
+            haq_dot_v1_dot_routing__pb2.GetRuleSetRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffRuleSets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/DiffRuleSets',
+            haq_dot_v1_dot_routing__pb2.DiffRuleSetsRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.DiffRuleSetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/RollbackRuleSet',
+            haq_dot_v1_dot_routing__pb2.RollbackRuleSetRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainComplaint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ExplainComplaint',
+            haq_dot_v1_dot_routing__pb2.ExplainComplaintRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.Explanation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SimulateRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/SimulateRuleSet',
+            haq_dot_v1_dot_routing__pb2.SimulateRuleSetRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.SimulationReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ListAudit',
+            haq_dot_v1_dot_routing__pb2.ListAuditRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.ListAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPresence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/SetPresence',
+            haq_dot_v1_dot_routing__pb2.SetPresenceRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCapacity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/SetCapacity',
+            haq_dot_v1_dot_routing__pb2.SetCapacityRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/UpsertAgent',
+            haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,413 @@
+"""Routing administration (the service layer behind `RoutingAdmin`): rule-set versions (validate,
+apply, rollback, diff), explain and simulate, and directory changes. Each change and its audit
+entry are committed in one transaction; directory changes that free capacity assign queued
+complaints in that same transaction."""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services.common.outbox import OutboxRelay
+
+from .adapters import db
+from .adapters.files import BUILTIN_RULES, Problem, RuleSetInvalid, parse_rule_set_text
+from .domain.assignment import assign
+from .domain.changes import RuleChange, Simulation, diff, simulate
+from .domain.model import PRESENCES, Agent, InvalidData, RoutingInput
+from .domain.routing import explain as explain_text
+from .domain.routing import outcome
+from .domain.rules import Evaluation, RuleSet
+from .service import Router, RuleSets, checksum, input_from_json
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(ValueError):
+    """FAILED_PRECONDITION: the request is valid but the current state forbids it."""
+
+
+@dataclass(frozen=True)
+class Explained:
+    complaint: RoutingInput
+    rule_set: RuleSet
+    evaluation: Evaluation
+    team: str
+    priority: str
+    sla_policy: str
+    tags: tuple[str, ...]
+    required_skills: tuple[str, ...]
+    keep_informed: tuple[str, ...]
+    owner: str
+    owner_is_duty_lead: bool
+    explanation: str
+    routed: db.RoutingDecisionRecord
+    holding: db.RoutingHolding | None
+
+
+class RoutingAdministration:
+    def __init__(
+        self,
+        engine: Engine,
+        router: Router,
+        rule_sets: RuleSets,
+        relay: OutboxRelay | None,
+        read_recent: Callable[[int], Iterable[RoutingInput]] | None = None,
+    ):
+        self.engine = engine
+        self.router = router
+        self.rule_sets = rule_sets
+        self.relay = relay
+        self.read_recent = read_recent  # the last N complaints from the lifecycle topic
+
+    # --- rule sets ---------------------------------------------------------------------------
+
+    def team_ids(self, session: Session) -> set[str]:
+        directory, _ = db.load_directory(session, self.router.fallback_directory)
+        return {t.id for t in directory.teams}
+
+    def parse(self, session: Session, source: str, file_name: str) -> RuleSet:
+        """Raises RuleSetInvalid naming file, line and field of every problem."""
+        return parse_rule_set_text(source, file_name or "rules.yaml", self.team_ids(session))
+
+    def validate(self, source: str, file_name: str) -> tuple[RuleSet | None, list[Problem]]:
+        with Session(self.engine) as session:
+            try:
+                return self.parse(session, source, file_name), []
+            except RuleSetInvalid as exc:
+                return None, exc.problems
+
+    def apply(self, source: str, file_name: str, author: str, comment: str) -> db.RoutingRuleSetRecord:
+        if not author.strip():
+            raise InvalidData("author", "is required: every change names who made it")
+        with Session(self.engine) as session:
+            try:
+                rule_set = self.parse(session, source, file_name)
+            except RuleSetInvalid as exc:
+                # Refused, and the running version stays; the attempt is audited too.
+                db.audit(
+                    session,
+                    author,
+                    "rules.apply_refused",
+                    file_name or "rules.yaml",
+                    {"problems": [str(p) for p in exc.problems]},
+                    comment,
+                )
+                session.commit()
+                raise
+            stored = db.get_rule_set(session, rule_set.version)
+            if stored is not None and stored.checksum != checksum(source):
+                raise Conflict(
+                    f"version: {rule_set.version!r} was already applied with other content; give the new set a new version"
+                )
+            active = db.active_version(session)
+            if stored is None:
+                stored = db.store_rule_set(
+                    session,
+                    db.RoutingRuleSetRecord(
+                        version=rule_set.version,
+                        source=source,
+                        file_name=file_name,
+                        checksum=checksum(source),
+                        rules=len(rule_set),
+                        author=author,
+                        comment=comment,
+                    ),
+                )
+            previous = active.version if active else ""
+            if previous != rule_set.version:
+                db.activate(session, rule_set.version)
+            changes = self._diff_summary(session, previous, rule_set)
+            db.audit(
+                session,
+                author,
+                "rules.apply",
+                rule_set.version,
+                {"previous": previous, "checksum": stored.checksum, "changes": changes},
+                comment,
+            )
+            session.commit()
+            session.refresh(stored)
+            return stored
+
+    def _diff_summary(self, session: Session, previous: str, new: RuleSet) -> list[str]:
+        if not previous:
+            return []
+        return [f"{c.change} {c.rule_id}" for c in diff(self.rule_sets.get(session, previous), new)]
+
+    def rollback(self, to_version: str, author: str, comment: str) -> db.RoutingRuleSetRecord:
+        if not author.strip():
+            raise InvalidData("author", "is required: every change names who made it")
+        with Session(self.engine) as session:
+            active = db.active_version(session)
+            target = to_version.strip() or (active.previous_version if active else "")
+            if not target:
+                raise Conflict("to_version: there is no earlier version to roll back to")
+            record = db.get_rule_set(session, target)
+            if record is None:
+                raise NotFound(f"rule set version {target!r} is not stored")
+            rule_set = self.rule_sets.get(session, target)
+            missing = sorted(rule_set.teams() - self.team_ids(session))
+            if missing:  # the directory changed since: refuse rather than route to unstaffed teams
+                raise Conflict(
+                    f"to_version: {target} names teams no longer in the directory: {', '.join(missing)}"
+                )
+            previous = active.version if active else ""
+            if previous == target:
+                raise Conflict(f"to_version: {target} is already active")
+            db.activate(session, target)
+            db.audit(
+                session,
+                author,
+                "rules.rollback",
+                target,
+                {"previous": previous, "changes": self._diff_summary(session, previous, rule_set)},
+                comment,
+            )
+            session.commit()
+            session.refresh(record)
+            return record
+
+    def versions(self) -> tuple[list[db.RoutingRuleSetRecord], db.RoutingActiveRuleSet | None]:
+        with Session(self.engine) as session:
+            return db.list_rule_sets(session), db.active_version(session)
+
+    def get(self, version: str) -> tuple[db.RoutingRuleSetRecord, db.RoutingActiveRuleSet | None]:
+        with Session(self.engine) as session:
+            active = db.active_version(session)
+            wanted = version.strip() or (active.version if active else "")
+            record = db.get_rule_set(session, wanted)
+            if record is None:
+                raise NotFound(f"rule set version {wanted!r} is not stored")
+            return record, active
+
+    def diff(
+        self, from_version: str, to_version: str, to_source: str, to_file: str
+    ) -> tuple[str, str, list[RuleChange], str]:
+        with Session(self.engine) as session:
+            old_record, _ = self.get(from_version)
+            old = self.rule_sets.get(session, old_record.version)
+            if to_source.strip():
+                new = self._candidate(session, to_source, to_file)
+                new_source, new_name = to_source, to_file or "candidate"
+            else:
+                if not to_version.strip():
+                    raise InvalidData("to_version", "give a version or a candidate source")
+                new_record, _ = self.get(to_version)
+                new = self.rule_sets.get(session, new_record.version)
+                new_source, new_name = new_record.source, new_record.version
+        unified = "".join(
+            difflib.unified_diff(
+                old_record.source.splitlines(keepends=True),
+                new_source.splitlines(keepends=True),
+                fromfile=old_record.version,
+                tofile=new_name,
+            )
+        )
+        return old.version, new.version, diff(old, new), unified
+
+    def _candidate(self, session: Session, source: str, file_name: str) -> RuleSet:
+        return self.parse(session, source, file_name or "candidate.yaml")
+
+    # --- explain and simulate ----------------------------------------------------------------
+
+    def explain(self, complaint: str, version: str = "", source: str = "", file_name: str = "") -> Explained:
+        if not complaint.strip():
+            raise InvalidData("complaint", "is required (a complaint id or reference)")
+        with Session(self.engine) as session:
+            routed = db.find_decision(session, complaint.strip())
+            if routed is None:
+                raise NotFound(f"complaint {complaint!r} has not been routed")
+            if source.strip():
+                rule_set = self._candidate(session, source, file_name)
+            elif version.strip():
+                if db.get_rule_set(session, version.strip()) is None:
+                    raise NotFound(f"rule set version {version!r} is not stored")
+                rule_set = self.rule_sets.get(session, version.strip())
+            else:
+                rule_set = self.rule_sets.active(session)
+            holding = db.get_holding(session, routed.complaint_id)
+            data = input_from_json(routed.input_json or {"complaint_id": routed.complaint_id})
+            tenant = self.router.directory_tenant(session, routed.tenant)
+            directory, loads = db.load_directory(session, tenant)
+        out = outcome(rule_set, directory, data)
+        choice = assign(out.team, loads, data.previous_owners, out.need, self.router.clock())
+        text = explain_text(
+            rule_set.version, out.evaluation, out.team.id, out.priority, out.sla_policy, data.sector
+        )
+        text += "\n" + "".join(n + "\n" for n in out.notes) + f"Owner now: {choice.reason}."
+        return Explained(
+            complaint=data,
+            rule_set=rule_set,
+            evaluation=out.evaluation,
+            team=out.team.id,
+            priority=out.priority,
+            sla_policy=out.sla_policy,
+            tags=out.tags,
+            required_skills=out.need.required_skills,
+            keep_informed=out.keep_informed,
+            owner=choice.owner,
+            owner_is_duty_lead=choice.owner_is_duty_lead,
+            explanation=text,
+            routed=routed,
+            holding=holding,
+        )
+
+    def simulate(self, source: str, file_name: str, last: int) -> Simulation:
+        if last < 0 or last > 100_000:
+            raise InvalidData("last", "must be between 1 and 100000")
+        if self.read_recent is None:
+            raise Conflict("simulation needs the lifecycle topic, which this process cannot read")
+        with Session(self.engine) as session:
+            candidate = self._candidate(session, source, file_name)
+            baseline = self.rule_sets.active(session)
+            directory, _ = db.load_directory(session, self.router.fallback_directory)
+        return simulate(baseline, candidate, directory, self.read_recent(last or 100))
+
+    def audit_log(self, limit: int, action: str) -> list[db.RoutingAudit]:
+        with Session(self.engine) as session:
+            return db.list_audit(session, min(max(limit, 1), 1000) if limit else 50, action.strip())
+
+    # --- directory ---------------------------------------------------------------------------
+
+    def _tenant(self, tenant: str) -> str:
+        return tenant.strip() or self.router.default_tenant
+
+    def _change_agent(
+        self, tenant: str, agent_id: str, actor: str, action: str, change: Callable[[db.RoutingAgent], dict]
+    ) -> tuple[db.RoutingAgent, list[str]]:
+        if not agent_id.strip():
+            raise InvalidData("agent", "is required")
+        if not actor.strip():
+            raise InvalidData("actor", "is required: every change names who made it")
+        with Session(self.engine) as session:
+            tenant = self.router.directory_tenant(session, self._tenant(tenant))
+            row = db.get_agent(session, tenant, agent_id.strip())
+            if row is None:
+                raise NotFound(f"agent {agent_id!r} is not in the directory of {tenant!r}")
+            old_team = row.team
+            detail = change(row)
+            db.save_agent(session, row)
+            db.audit(session, actor, action, row.id, detail)
+            session.flush()
+            assigned = self._drain_after_change(session, tenant, {old_team, row.team}, f"{action} {row.id}")
+            session.commit()
+            session.refresh(row)
+        if assigned and self.relay is not None:
+            self.relay.wake()
+        return row, assigned
+
+    def _drain_after_change(self, session: Session, tenant: str, teams: set[str], cause: str) -> list[str]:
+        trigger = f"admin:{uuid.uuid4()}"  # each admin change is its own trigger: ids stay unique
+        assigned: list[str] = []
+        for team in sorted(t for t in teams if t):
+            assigned += self.router.drain(session, tenant, team, cause, trigger)
+        return assigned
+
+    def set_presence(
+        self, tenant: str, agent_id: str, presence: str, actor: str
+    ) -> tuple[db.RoutingAgent, list[str]]:
+        if presence not in PRESENCES:
+            raise InvalidData("presence", f"{presence!r} is not one of {', '.join(PRESENCES)}")
+
+        def change(row: db.RoutingAgent) -> dict:
+            before, row.presence = row.presence, presence
+            return {"presence": [before, presence]}
+
+        return self._change_agent(tenant, agent_id, actor, "agent.presence", change)
+
+    def set_capacity(
+        self, tenant: str, agent_id: str, capacity: int, actor: str
+    ) -> tuple[db.RoutingAgent, list[str]]:
+        if capacity < 0 or capacity > 1000:
+            raise InvalidData("capacity", "must be between 0 and 1000")
+
+        def change(row: db.RoutingAgent) -> dict:
+            before, row.capacity = row.capacity, capacity
+            return {"capacity": [before, capacity]}
+
+        return self._change_agent(tenant, agent_id, actor, "agent.capacity", change)
+
+    def upsert_agent(self, tenant: str, agent: Agent, actor: str) -> tuple[db.RoutingAgent, list[str]]:
+        if not actor.strip():
+            raise InvalidData("actor", "is required: every change names who made it")
+        with Session(self.engine) as session:
+            tenant = self.router.directory_tenant(session, self._tenant(tenant))
+            if db.get_team(session, tenant, agent.team) is None:
+                raise NotFound(f"agent.team: team {agent.team!r} is not in the directory of {tenant!r}")
+            existing = db.get_agent(session, tenant, agent.id)
+            before = _agent_summary(existing) if existing else None
+            old_team = existing.team if existing else ""
+            row = db.upsert_agent(session, tenant, agent)
+            db.audit(
+                session,
+                actor,
+                "agent.upsert",
+                agent.id,
+                {"before": before, "after": _agent_summary(row)},
+            )
+            session.flush()
+            assigned = self._drain_after_change(
+                session, tenant, {old_team, agent.team}, f"agent.upsert {agent.id}"
+            )
+            try:
+                session.commit()
+            except IntegrityError as exc:
+                raise Conflict(f"agent.id: {agent.id!r} was changed concurrently; try again") from exc
+            session.refresh(row)
+        if assigned and self.relay is not None:
+            self.relay.wake()
+        return row, assigned
+
+
+def _agent_summary(row: db.RoutingAgent) -> dict:
+    return {
+        "team": row.team,
+        "skills": list(row.skills),
+        "languages": list(row.languages),
+        "capacity": row.capacity,
+        "presence": row.presence,
+        "working_hours": list(row.working_hours),
+        "email": row.email,
+    }
+
+
+def seed_rule_set(engine: Engine, team_ids: set[str]) -> str:
+    """Store and activate the built-in rule set when no version is active yet (a fresh database);
+    otherwise leave the admins' choice alone. Returns the active version."""
+    source = BUILTIN_RULES.read_text(encoding="utf-8")
+    rule_set = parse_rule_set_text(source, BUILTIN_RULES.name, team_ids)
+    with Session(engine) as session:
+        active = db.active_version(session)
+        if active is not None:
+            return active.version
+        if db.get_rule_set(session, rule_set.version) is None:
+            db.store_rule_set(
+                session,
+                db.RoutingRuleSetRecord(
+                    version=rule_set.version,
+                    source=source,
+                    file_name=BUILTIN_RULES.name,
+                    checksum=checksum(source),
+                    rules=len(rule_set),
+                    author="system",
+                    comment="built-in sector packs",
+                ),
+            )
+        db.activate(session, rule_set.version)
+        db.audit(session, "system", "rules.seed", rule_set.version, {"file": str(BUILTIN_RULES.name)})
+        try:
+            session.commit()
+        except IntegrityError:  # another worker seeded first
+            session.rollback()
+            active = db.active_version(session)
+            return active.version if active else rule_set.version
+        return rule_set.version
