@@ -1,36 +1,54 @@
-"""Notifications' use cases: acknowledge a received complaint to its customer, and list deliveries.
+"""Notifications' use cases: turn lifecycle events into deliveries, deliver them at most once, and
+let ops preview, list and retry.
 
-At most once per (trigger event, recipient, channel), across crashes and redelivery:
-  1. claim   - the delivery row is committed as pending before anything is sent;
-  2. attempt - each attempt is counted (and committed) before it starts, outside any transaction
-               the consumer holds, and transient SMTP failures are retried with backoff + jitter;
-  3. settle  - "sent" or "failed" is committed together with its event (outbox) in one transaction.
-A redelivered trigger that finds an attempt started but never settled does not send again: it
-records the delivery as failed ("outcome unknown"), so ops can see it and decide.
+Three steps, each with its own transaction, so the consumer never waits on a mail server:
+  1. record  - the consumer's unit of work stores the event as a job (and what it says about the
+               complaint) with the processed-event marker: an event is never lost, even when
+               planning must wait for routing's directory;
+  2. plan    - the dispatcher decides who hears what, renders and checks every message, and claims
+               all deliveries of the job together with marking it planned. The delivery key
+               (trigger event, recipient, channel) is unique: a key is never claimed twice;
+  3. deliver - each attempt is marked "sending" (compare-and-set) and committed before it starts;
+               success, a rescheduled retry (exponential backoff, full jitter) or the final
+               failure (NotificationFailed + DeadLetter, via the outbox) is committed after it.
+A delivery found "sending" after a crash is not sent again: its outcome is unknown, and a message
+received twice is worse than one failure that ops can see and retry (`haq notify retry`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import time
-from collections.abc import Callable
-from datetime import datetime
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
+from google.protobuf.json_format import MessageToDict
 from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
-from tenacity.wait import wait_base
 
+from services.common import topics
 from services.common.codec import Envelope, new_event
-from services.common.db import utcnow
+from services.common.db import as_utc, utcnow
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
 from .adapters import db
-from .adapters.smtp import build_message, is_transient
-from .domain.model import DeliveryKey, DeliveryStatus, NextStep, Template, next_step
-from .domain.templates import TemplateRenderer
+from .adapters import smtp as smtp_adapter
+from .adapters.directory import DirectorySnapshot, DirectoryUnavailable
+from .adapters.http_channels import HttpChannels
+from .adapters.http_channels import is_transient as http_transient
+from .adapters.tenant_config import TenantBook
+from .domain import guard
+from .domain.audience import CUSTOMER_EVENTS, CaseState, Planned, TeamLadder, Trigger, needs_directory, plan
+from .domain.model import Audience, Channel, DeliveryKey, DeliveryStatus, Template
+from .domain.schedule import RetryPolicy
+from .domain.templates import RenderedMessage, TemplateRenderer, choose_language
+from .domain.tenant import StaffProfile, TenantConfig
 
 SOURCE = "/haq/notifications"
 log = logging.getLogger(__name__)
@@ -39,171 +57,700 @@ NOTIFICATIONS = Counter(
     "haq_notifications_total", "Deliveries by outcome", ["channel", "template", "outcome"]
 )
 SEND_ATTEMPTS = Counter("haq_notification_attempts_total", "Send attempts", ["channel", "outcome"])
+GUARD_FINDINGS = Counter("haq_response_guard_findings_total", "Response guard findings", ["rule", "source"])
+JOBS_POSTPONED = Counter("haq_notification_jobs_postponed_total", "Jobs waiting on routing's directory")
+
+PRIORITIES = {
+    complaint_pb2.PRIORITY_CRITICAL: "critical",
+    complaint_pb2.PRIORITY_HIGH: "high",
+    complaint_pb2.PRIORITY_NORMAL: "normal",
+    complaint_pb2.PRIORITY_LOW: "low",
+}
+CHANNELS = {
+    complaint_pb2.CHANNEL_WEB: "web",
+    complaint_pb2.CHANNEL_EMAIL: "email",
+    complaint_pb2.CHANNEL_CHAT: "chat",
+    complaint_pb2.CHANNEL_SOCIAL: "social",
+    complaint_pb2.CHANNEL_PHONE: "phone",
+    complaint_pb2.CHANNEL_PARTNER: "partner",
+}
+# Every event a notification or a webhook subscriber may need.
+HANDLED_EVENTS = (
+    "ComplaintReceived",
+    "ComplaintRouted",
+    "OwnerAssigned",
+    "OwnerAccepted",
+    "OwnerReplaced",
+    "TransferRequested",
+    "TransferAccepted",
+    "SlaWarning",
+    "SlaBreached",
+    "Escalated",
+    "CustomerFollowedUp",
+    "AgentResponded",
+    "InfoRequested",
+    "Resolved",
+    "Reopened",
+    "Closed",
+)
+# Values the agent wrote: checked for length as well as phrases.
+AUTHORED_FIELDS = ("body", "question", "summary")
 
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-class Notifier:
+class Blocked(Exception):
+    """The response guard refused the message (tenant in block mode)."""
+
+
+@dataclass(frozen=True)
+class Senders:
+    """The channel adapters: email takes a built message; HTTP channels are in HttpChannels."""
+
+    email: Callable[[EmailMessage], None]
+    http: HttpChannels
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. record: the consumer's handlers
+
+
+class Recorder:
+    """Lifecycle handlers, applied once per event id inside the consumer's unit of work."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow, wake: Callable[[], None] = lambda: None):
+        self.clock = clock
+        self.wake = wake
+
+    def handlers(self) -> dict[str, Callable[[Session, Envelope], None]]:
+        return {name: self.on_event for name in HANDLED_EVENTS}
+
+    def on_event(self, session: Session, envelope: Envelope) -> None:
+        msg: Any = envelope.message
+        if envelope.name == "ComplaintReceived":
+            c = msg.complaint
+            complaint_id = c.id or envelope.subject
+            received_at = _when(c.received_at)
+            db.upsert_contact(
+                session,
+                complaint_id,
+                tenant=c.tenant,
+                reference=c.reference,
+                email=c.customer.email.strip(),
+                phone=c.customer.phone.strip(),
+                language=c.language,
+                display_name=c.customer.display_name.strip(),
+                channel=CHANNELS.get(c.channel, ""),
+                preferred_channel=(
+                    c.metadata.get("preferred_channel") or c.metadata.get("notify_channel") or ""
+                ),
+                received_at=received_at,
+            )
+        else:
+            complaint_id = getattr(msg, "complaint_id", "") or envelope.subject
+            update = case_update(envelope.name, msg)
+            if update:
+                db.upsert_contact(session, complaint_id, **update)
+        db.add_job(session, envelope, complaint_id, self.clock())
+        # The job commits with the consumer's transaction; the dispatcher polls too, so an early
+        # wake only makes it look sooner.
+        self.wake()
+
+
+def case_update(name: str, msg: Any) -> dict[str, object]:
+    """What an event changes in the complaint's state as notifications keeps it."""
+    if name == "ComplaintRouted":
+        return {
+            "team": msg.team,
+            "owner": msg.owner,
+            "priority": PRIORITIES.get(msg.priority, ""),
+            "keep_informed": ",".join(msg.keep_informed),
+        }
+    if name in ("OwnerAssigned", "OwnerAccepted"):
+        return {"owner": msg.owner, "team": msg.team}
+    if name == "OwnerReplaced":
+        return {"owner": msg.new_owner, **({"team": msg.team} if msg.team else {})}
+    if name == "TransferAccepted":
+        return {"owner": msg.new_owner, "team": msg.new_team}
+    return {}
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. plan: events -> triggers -> deliveries
+
+
+def _when(ts: Any) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+
+
+def to_trigger(event_id: str, name: str, msg: Any, complaint_id: str) -> Trigger:
+    """The planning view of an event: who it names and the values its templates use."""
+    values: dict[str, Any] = {}
+    staff: tuple[str, ...] = ()
+    level = clock = reply_channel = ""
+    if name == "ComplaintReceived":
+        values["received_at"] = _when(msg.complaint.received_at)
+    elif name == "AgentResponded":
+        values |= {"body": msg.body, "agent": msg.agent}
+        reply_channel = msg.channel
+    elif name == "InfoRequested":
+        values |= {"question": msg.question, "agent": msg.agent}
+    elif name == "Resolved":
+        values |= {"summary": msg.summary, "resolved_at": _when(msg.resolved_at), "agent": msg.owner}
+    elif name == "Reopened":
+        values |= {"reason": msg.reason}
+    elif name == "OwnerAssigned":
+        staff = (msg.owner,)
+        values |= {"accept_by": _when(msg.accept_by), "team": msg.team}
+    elif name == "OwnerReplaced":
+        staff = (msg.new_owner,)
+        values |= {"reason": msg.reason, "team": msg.team}
+    elif name == "TransferAccepted":
+        staff = (msg.new_owner,)
+        values |= {"team": msg.new_team}
+    elif name == "SlaWarning":
+        staff = (msg.owner,) if msg.owner else ()
+        clock = msg.clock.name
+        values |= {
+            "clock": msg.clock.name,
+            "due_at": _when(msg.clock.due_at),
+            "share_elapsed": round(msg.share_elapsed * 100),
+        }
+    elif name == "CustomerFollowedUp":
+        values |= {"follow_up": msg.body}
+    elif name == "Escalated":
+        staff = tuple(msg.notify)
+        level = msg.level
+        values |= {"level": msg.level, "reason": msg.reason, "owner": msg.owner, "team": msg.team}
+    return Trigger(event_id, name, complaint_id, staff, level, clock, reply_channel, values)
+
+
+def case_from(row: db.ComplaintContact | None, complaint_id: str) -> CaseState:
+    if row is None:
+        return CaseState(complaint_id=complaint_id)
+    return CaseState(
+        complaint_id=row.complaint_id,
+        tenant=row.tenant or "default",
+        reference=row.reference,
+        language=choose_language(row.language),
+        email=row.email,
+        phone=row.phone,
+        display_name=row.display_name,
+        channel=row.channel,
+        preferred_channel=row.preferred_channel,
+        owner=row.owner,
+        team=row.team,
+        priority=row.priority,
+        keep_informed=tuple(p for p in row.keep_informed.split(",") if p),
+    )
+
+
+TEMPLATE_KEYS = (
+    "body", "question", "summary", "reason", "agent_name", "accept_by", "due_at", "clock", "share_elapsed",
+    "level", "owner", "team", "priority", "follow_up", "resolved_at", "respond_by", "recipient_name",
+)  # fmt: skip
+
+
+def template_values(
+    trigger: Trigger,
+    case: CaseState,
+    tenant: TenantConfig,
+    *,
+    recipient_name: str,
+    people: Mapping[str, StaffProfile],
+) -> dict[str, Any]:
+    """Everything a template may use (StrictUndefined: each key is present, possibly empty)."""
+    values: dict[str, Any] = dict.fromkeys(TEMPLATE_KEYS, "")
+    values |= {k: None for k in ("accept_by", "due_at", "resolved_at", "respond_by")}
+    values |= {
+        "reference": case.reference or case.complaint_id,
+        "complaint_id": case.complaint_id,
+        "display_name": case.display_name,
+        "team": case.team,
+        "owner": case.owner,
+        "priority": case.priority,
+        "time_zone": tenant.time_zone,
+        "sender_name": tenant.sender_name if tenant.sender_name != "Haq customer care" else "",
+        "recipient_name": recipient_name,
+    }
+    values |= {k: v for k, v in trigger.values.items() if v not in ("", None) or k not in values}
+    agent = trigger.values.get("agent", "")
+    if agent:
+        values["agent_name"] = (people.get(agent) or StaffProfile(id=agent)).name or ""
+    if trigger.name == "ComplaintReceived":
+        start = trigger.values.get("received_at") or utcnow()
+        values["respond_by"] = start + timedelta(hours=tenant.respond_within_hours)
+    return values
+
+
+class Planner:
+    """Who hears what for one job, rendered and guarded, as delivery rows."""
+
+    def __init__(self, renderer: TemplateRenderer, tenants: TenantBook, directory: Any):
+        self.renderer = renderer
+        self.tenants = tenants
+        self.directory = directory  # .snapshot(tenant) -> DirectorySnapshot, or raises DirectoryUnavailable
+
+    def people(self, tenant: TenantConfig, snapshot: DirectorySnapshot) -> dict[str, StaffProfile]:
+        merged = dict(snapshot.people)
+        for pid, seed in tenant.staff.items():
+            merged[pid] = seed.merged_over(merged[pid]) if pid in merged else seed
+        return merged
+
+    def plan_job(
+        self, job: db.NotificationJob, contact: db.ComplaintContact | None, now: datetime
+    ) -> list[tuple[db.DeliveryRow, str]]:
+        """[(row, refusal)]: rows to claim; a non-empty refusal means the row is failed at once
+        (nobody knows the person's address, or the guard blocked the message)."""
+        msg = getattr(events_pb2, job.event_name).FromString(job.event_value)
+        trigger = to_trigger(job.trigger_event_id, job.event_name, msg, job.complaint_id)
+        case = case_from(contact, job.complaint_id)
+        tenant = self.tenants.get(case.tenant)
+        snapshot = DirectorySnapshot()
+        if needs_directory(trigger, case):
+            snapshot = self.directory.snapshot(case.tenant)  # DirectoryUnavailable: try later
+        people = self.people(tenant, snapshot)
+        ladder = snapshot.teams.get(case.team) or TeamLadder()
+        planned = plan(trigger, case, tenant, person=people.get, ladder=ladder, now=now)
+        return [self._row(p, trigger, case, tenant, people, msg, now) for p in planned]
+
+    def _row(
+        self, p: Planned, trigger: Trigger, case: CaseState, tenant: TenantConfig,
+        people: Mapping[str, StaffProfile], msg: Any, now: datetime,
+    ) -> tuple[db.DeliveryRow, str]:  # fmt: skip
+        key = DeliveryKey.of(trigger.event_id, p.channel, p.address or p.recipient_id)
+        row = db.DeliveryRow(
+            notification_id=key.notification_id,
+            complaint_id=case.complaint_id,
+            trigger_event_id=trigger.event_id,
+            recipient=key.recipient,
+            channel=p.channel,
+            template=p.template.value,
+            language=choose_language(p.language),
+            tenant=case.tenant,
+            audience=p.audience.value,
+            recipient_id=p.recipient_id,
+            reference=case.reference,
+            next_attempt_at=p.hold_until or now,
+            created_at=now,
+            updated_at=now,
+        )
+        if p.template is Template.EVENT:
+            row.payload = json.dumps(
+                {
+                    "id": key.notification_id,
+                    "type": f"haq.v1.{trigger.name}",
+                    "event_id": trigger.event_id,
+                    "complaint": {
+                        "id": case.complaint_id,
+                        "reference": case.reference,
+                        "tenant": case.tenant,
+                    },
+                    "data": MessageToDict(msg, preserving_proto_field_name=True),
+                },
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+            return row, ""
+        if not p.address:
+            return row, f"no {p.channel} address for {p.recipient_id}"
+        name = (people.get(p.recipient_id) or StaffProfile(id=p.recipient_id)).name or p.recipient_id
+        values = template_values(trigger, case, tenant, recipient_name=name, people=people)
+        rendered = self.renderer.render(p.template.value, p.language, values)
+        row.subject, row.text, row.html, row.language = (
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+            rendered.language,
+        )
+        if p.audience is Audience.CUSTOMER:
+            verdict = check_public(rendered, trigger, tenant)
+            if not verdict.allowed:
+                phrases = "; ".join(f.phrase for f in verdict.findings)
+                return row, f"blocked by the response guard ({tenant.guard_mode}): {phrases}"
+        return row, ""
+
+
+def check_public(rendered: RenderedMessage, trigger: Trigger, tenant: TenantConfig) -> guard.Verdict:
+    """The guard on a customer message: phrases in everything we send, length in what the agent wrote."""
+    authored = "\n".join(str(trigger.values.get(k, "")) for k in AUTHORED_FIELDS if trigger.values.get(k))
+    whole = guard.check(rendered.subject + "\n" + rendered.text, mode=tenant.guard_mode, max_chars=0)
+    length = guard.check(
+        authored, mode=tenant.guard_mode, language=rendered.language, max_chars=tenant.max_reply_chars
+    )
+    findings = whole.findings + tuple(f for f in length.findings if f.rule is guard.Rule.TOO_LONG)
+    source = "agent_response" if trigger.name in CUSTOMER_EVENTS and authored else "template"
+    for f in findings:
+        GUARD_FINDINGS.labels(f.rule.value, source).inc()
+    if findings:
+        log.warning(
+            "response guard: %d finding(s) in %s for %s (%s)",
+            len(findings), trigger.name, trigger.complaint_id, ", ".join(f.rule.value for f in findings),
+        )  # fmt: skip
+    return guard.Verdict(whole.mode, findings)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. deliver
+
+
+class Dispatcher:
+    """Plans due jobs and sends due deliveries; runs in its own thread beside the consumer."""
+
     def __init__(
         self,
         engine: Engine,
-        send_email: Callable[[EmailMessage], None],
-        renderer: TemplateRenderer,
+        planner: Planner,
+        senders: Senders,
+        tenants: TenantBook,
         *,
         sender_address: str,
+        retry: RetryPolicy = RetryPolicy(),
+        job_retry: RetryPolicy = RetryPolicy(max_attempts=0, base_s=2.0, cap_s=60.0),
+        sending_stale_s: float = 120.0,
+        batch: int = 50,
+        poll_s: float = 0.5,
         clock: Callable[[], datetime] = utcnow,
-        max_attempts: int = 3,
-        retry_wait: wait_base | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        on_settled: Callable[[], None] = lambda: None,
     ):
         self.engine = engine
-        self.send_email = send_email
-        self.renderer = renderer
+        self.planner = planner
+        self.senders = senders
+        self.tenants = tenants
         self.sender_address = sender_address
+        self.retry = retry
+        self.job_retry = job_retry
+        self.sending_stale = timedelta(seconds=sending_stale_s)
+        self.batch = batch
+        self.poll_s = poll_s
         self.clock = clock
-        self.max_attempts = max_attempts
-        self.retry_wait = retry_wait or wait_random_exponential(multiplier=0.5, max=4)
-        self.sleep = sleep
+        self.rand = rand
+        self.on_settled = on_settled  # wakes the outbox relay
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    # -- event handlers: handler(session, envelope), applied once per event id by EventConsumer --
+    # -- thread --
 
-    def on_complaint_received(self, session: Session, envelope: Envelope) -> None:
-        received: events_pb2.ComplaintReceived = envelope.message  # type: ignore[assignment]
-        complaint = received.complaint
-        complaint_id = complaint.id or envelope.subject
-        if complaint.customer.email.strip():
-            # Delivery state lives in its own committed transactions (see the module docstring);
-            # it runs before the contact is added, so this session holds no write lock meanwhile.
-            self.acknowledge(complaint, complaint_id=complaint_id, trigger_event_id=envelope.id)
-        db.record_contact(
-            session,
-            db.ComplaintContact(
-                complaint_id=complaint_id,
-                tenant=complaint.tenant,
-                reference=complaint.reference,
-                email=complaint.customer.email.strip(),
-                phone=complaint.customer.phone.strip(),
-                language=complaint.language,
-                display_name=complaint.customer.display_name.strip(),
-                updated_at=self.clock(),
-            ),
-        )
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="notifications-dispatcher", daemon=True)
+        self._thread.start()
 
-    # -- use cases --
+    def wake(self) -> None:
+        self._wake.set()
 
-    def acknowledge(
-        self, complaint: complaint_pb2.Complaint, *, complaint_id: str, trigger_event_id: str
-    ) -> DeliveryStatus | None:
-        """Send the acknowledgement email once. Returns the outcome of this call, or None when
-        there was nothing to do (already settled, or another worker holds the attempt)."""
-        key = DeliveryKey.email(trigger_event_id, complaint.customer.email)
-        rendered = self.renderer.acknowledgement(
-            complaint.language, complaint.reference, complaint.customer.display_name
-        )
-        template = Template.ACKNOWLEDGEMENT.value
-        claimed = db.claim(
-            self.engine,
-            key,
-            complaint_id=complaint_id,
-            template=template,
-            language=rendered.language,
-            now=self.clock(),
-        )
-        step = next_step(claimed.status, claimed.attempts)
-        if step is NextStep.SETTLED:
-            log.info("delivery %s already %s", key.notification_id, claimed.status.value)
-            return None
-        if step is NextStep.INTERRUPTED:
-            reason = (
-                f"interrupted during attempt {claimed.attempts}: the outcome is unknown, "
-                "so it is not sent again"
-            )
-            return self._fail(key, complaint_id, template, reason, claimed.attempts)
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
 
-        message = build_message(
-            rendered,
-            sender=self.sender_address,
-            recipient=key.recipient,
-            notification_id=key.notification_id,
-            reference=complaint.reference,
-        )
-        attempts = claimed.attempts
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self.retry_wait,
-            retry=retry_if_exception(is_transient),
-            sleep=self.sleep,
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    if not db.start_attempt(
-                        self.engine, key.notification_id, expected_attempts=attempts, now=self.clock()
-                    ):
-                        log.warning("delivery %s is being attempted elsewhere", key.notification_id)
-                        return None
-                    attempts += 1
-                    self._send_once(key, message)
-        except Exception as exc:
-            return self._fail(key, complaint_id, template, describe(exc), attempts)
-        return self._sent(key, complaint_id, template, rendered.language)
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("dispatcher pass failed; trying again")
+                busy = False
+                self._stop.wait(1.0)
+            if not busy:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
 
-    def _send_once(self, key: DeliveryKey, message: EmailMessage) -> None:
-        try:
-            self.send_email(message)
-        except Exception as exc:
-            SEND_ATTEMPTS.labels(key.channel, "transient" if is_transient(exc) else "permanent").inc()
-            log.warning("sending %s failed: %s", key.notification_id, describe(exc))
-            db.note_error(self.engine, key.notification_id, describe(exc), now=self.clock())
-            raise
-        SEND_ATTEMPTS.labels(key.channel, "ok").inc()
-
-    def _sent(self, key: DeliveryKey, complaint_id: str, template: str, language: str) -> DeliveryStatus:
+    def run_once(self) -> bool:
+        """One pass; True when there may be more to do right away."""
         now = self.clock()
+        self.fail_interrupted(now)
+        jobs = db.due_jobs(self.engine, now, self.batch)
+        for job in jobs:
+            self.plan(job, now)
+        rows = db.due_deliveries(self.engine, self.clock(), self.batch)
+        for row in rows:
+            if self._stop.is_set():
+                break
+            self.deliver(row)
+        return len(jobs) == self.batch or len(rows) == self.batch
+
+    def drain(self, max_passes: int = 100) -> None:
+        """Run passes until nothing is due (tests and tools; the thread does this continuously)."""
+        for _ in range(max_passes):
+            if (
+                not self.run_once()
+                and not db.due_jobs(self.engine, self.clock(), 1)
+                and not db.due_deliveries(self.engine, self.clock(), 1)
+            ):
+                return
+
+    # -- planning --
+
+    def plan(self, job: db.NotificationJob, now: datetime) -> None:
+        with Session(self.engine) as session:
+            contact = session.get(db.ComplaintContact, job.complaint_id)
+        try:
+            planned = self.planner.plan_job(job, contact, now)
+        except DirectoryUnavailable as exc:
+            delay = self.job_retry.delay(job.attempts + 1, self.rand)
+            JOBS_POSTPONED.inc()
+            log.warning(
+                "planning %s waits for the directory (%s); again in %.1fs", job.event_name, exc, delay
+            )
+            db.postpone_job(
+                self.engine, job.trigger_event_id, error=describe(exc), at=now + timedelta(seconds=delay)
+            )
+            return
+        rows = [row for row, _ in planned]
+        db.plan_deliveries(self.engine, job.trigger_event_id, rows)
+        for row, refusal in planned:
+            if refusal:
+                self._fail(row, refusal, from_status=DeliveryStatus.PENDING, attempts=0)
+        self.wake()
+
+    # -- delivering --
+
+    def fail_interrupted(self, now: datetime) -> None:
+        for row in db.stale_sending(self.engine, now - self.sending_stale):
+            reason = (
+                f"interrupted during attempt {row.attempts}: the outcome is unknown, so it is not sent again"
+            )
+            self._fail(row, reason, from_status=DeliveryStatus.SENDING, attempts=row.attempts)
+
+    def deliver(self, row: db.DeliveryRow) -> DeliveryStatus | None:
+        """One attempt at one due delivery. None when another sender took it first."""
+        now = self.clock()
+        if not db.start_attempt(self.engine, row.notification_id, expected_attempts=row.attempts, now=now):
+            return None
+        attempts = row.attempts + 1
+        try:
+            self.send(row)
+        except Exception as exc:
+            transient = self.is_transient(row.channel, exc)
+            SEND_ATTEMPTS.labels(row.channel, "transient" if transient else "permanent").inc()
+            log.warning("sending %s (%s) failed: %s", row.notification_id, row.channel, describe(exc))
+            if transient and not self.retry.exhausted(attempts):
+                delay = self.retry.delay(attempts, self.rand)
+                db.reschedule(
+                    self.engine, row.notification_id, attempts=attempts, error=describe(exc),
+                    at=self.clock() + timedelta(seconds=delay), now=self.clock(),
+                )  # fmt: skip
+                return DeliveryStatus.PENDING
+            row.attempts = attempts
+            return self._fail(row, describe(exc), from_status=DeliveryStatus.SENDING, attempts=attempts)
+        SEND_ATTEMPTS.labels(row.channel, "ok").inc()
+        return self._sent(row)
+
+    @staticmethod
+    def is_transient(channel: str, exc: BaseException) -> bool:
+        if channel == Channel.EMAIL:
+            return smtp_adapter.is_transient(exc)
+        return http_transient(exc)
+
+    def send(self, row: db.DeliveryRow) -> None:
+        tenant = self.tenants.get(row.tenant)
+        if row.channel == Channel.EMAIL:
+            rendered = RenderedMessage(row.template, row.language, "", row.subject, row.text, row.html)
+            message = smtp_adapter.build_message(
+                rendered,
+                sender=self.sender_address,
+                recipient=row.recipient,
+                notification_id=row.notification_id,
+                reference=row.reference,
+            )
+            self.senders.email(message)
+        elif row.channel == Channel.WEBHOOK:
+            hook = next((h for h in tenant.webhooks if h.id == row.recipient_id), None)
+            if hook is None:
+                raise LookupError(f"webhook {row.recipient_id!r} is no longer configured")
+            event_type = json.loads(row.payload).get("type", "")
+            self.senders.http.webhook(
+                hook.url,
+                hook.secret,
+                row.payload.encode("utf-8"),
+                delivery_id=row.notification_id,
+                event_type=event_type,
+            )
+        elif row.channel == Channel.CHAT:
+            mention = row.recipient if row.recipient.startswith("<") else f"<@{row.recipient.lstrip('@')}>"
+            self.senders.http.chat(
+                tenant.chat_webhook_url,
+                f"{mention} *{row.subject}*\n{row.text}",
+                delivery_id=row.notification_id,
+            )
+        elif row.channel == Channel.SMS:
+            self.senders.http.sms(
+                tenant.sms_provider_url, tenant.sms_provider_token, row.recipient, row.text,
+                delivery_id=row.notification_id, reference=row.reference,
+            )  # fmt: skip
+        else:
+            raise LookupError(f"no adapter for channel {row.channel!r}")
+
+    def _sent(self, row: db.DeliveryRow) -> DeliveryStatus | None:
+        now = self.clock()
+        key = db.key_of(row)
         msg = events_pb2.NotificationSent(
-            complaint_id=complaint_id,
-            notification_id=key.notification_id,
-            channel=key.channel,
-            recipient=key.recipient,
-            template=template,
-            language=language,
-            trigger_event_id=key.trigger_event_id,
+            complaint_id=row.complaint_id,
+            notification_id=row.notification_id,
+            channel=row.channel,
+            recipient=row.recipient,
+            template=row.template,
+            language=row.language,
+            trigger_event_id=row.trigger_event_id,
         )
         msg.sent_at.FromDatetime(now)
-        event = new_event(msg, source=SOURCE, subject=complaint_id, event_id=key.sent_event_id, time=now)
-        db.mark_sent(self.engine, key.notification_id, event, now=now)
-        NOTIFICATIONS.labels(key.channel, template, "sent").inc()
-        log.info("sent %s %s for %s", template, key.notification_id, complaint_id)
+        event = new_event(msg, source=SOURCE, subject=row.complaint_id, event_id=key.sent_event_id, time=now)
+        if not db.mark_sent(self.engine, row.notification_id, event, now=now):
+            return None
+        NOTIFICATIONS.labels(row.channel, row.template, "sent").inc()
+        log.info("sent %s %s on %s for %s", row.template, row.notification_id, row.channel, row.complaint_id)
+        self.on_settled()
         return DeliveryStatus.SENT
 
     def _fail(
-        self, key: DeliveryKey, complaint_id: str, template: str, reason: str, attempts: int
+        self, row: db.DeliveryRow, reason: str, *, from_status: DeliveryStatus, attempts: int
     ) -> DeliveryStatus | None:
-        # The DeadLetter record for ops and the retry of a failed delivery come with issue 5;
-        # here the failure is in the delivery log and announced as NotificationFailed.
+        """The last word on a delivery: NotificationFailed for escalation and ops, and a DeadLetter
+        with what was to be sent, so it can be inspected and retried."""
         now = self.clock()
-        msg = events_pb2.NotificationFailed(
-            complaint_id=complaint_id,
-            notification_id=key.notification_id,
-            channel=key.channel,
-            recipient=key.recipient,
-            template=template,
+        key = db.key_of(row)
+        failed = events_pb2.NotificationFailed(
+            complaint_id=row.complaint_id,
+            notification_id=row.notification_id,
+            channel=row.channel,
+            recipient=row.recipient,
+            template=row.template,
             reason=reason,
             attempts=attempts,
-            trigger_event_id=key.trigger_event_id,
+            trigger_event_id=row.trigger_event_id,
         )
-        event = new_event(msg, source=SOURCE, subject=complaint_id, event_id=key.failed_event_id, time=now)
+        failed_event = new_event(
+            failed,
+            source=SOURCE,
+            subject=row.complaint_id,
+            event_id=key.failed_event_id(row.manual_retries),
+            time=now,
+        )
+        letter = events_pb2.DeadLetter(
+            source_topic=topics.LIFECYCLE_TOPIC,
+            partition=-1,  # not a refused record: a delivery that could not be made
+            offset=-1,
+            reason=reason,
+            original_value=json.dumps(
+                {
+                    "notification_id": row.notification_id,
+                    "subject": row.subject,
+                    "text": row.text,
+                    "payload": row.payload,
+                },
+                ensure_ascii=False,
+            ).encode("utf-8"),
+            original_headers={
+                "notification_id": row.notification_id,
+                "complaint_id": row.complaint_id,
+                "trigger_event_id": row.trigger_event_id,
+                "channel": row.channel,
+                "template": row.template,
+                "audience": row.audience,
+            },
+            service="notifications",
+        )
+        letter.failed_at.FromDatetime(now)
+        letter_event = new_event(
+            letter,
+            source=SOURCE,
+            subject=row.notification_id,
+            event_id=key.dead_letter_id(row.manual_retries),
+            time=now,
+        )
         if not db.mark_failed(
-            self.engine, key.notification_id, event, expected_attempts=attempts, error=reason, now=now
+            self.engine,
+            row.notification_id,
+            [(failed_event, topics.LIFECYCLE_TOPIC), (letter_event, topics.DEAD_LETTER_TOPIC)],
+            from_status=from_status,
+            expected_attempts=attempts,
+            error=reason,
+            now=now,
         ):
             return None
-        NOTIFICATIONS.labels(key.channel, template, "failed").inc()
-        log.warning("%s %s for %s failed: %s", template, key.notification_id, complaint_id, reason)
+        NOTIFICATIONS.labels(row.channel, row.template, "failed").inc()
+        log.warning("%s %s for %s failed: %s", row.template, row.notification_id, row.complaint_id, reason)
+        self.on_settled()
         return DeliveryStatus.FAILED
 
-    def list_deliveries(self, complaint_id: str) -> list[db.DeliveryRow]:
+
+# ---------------------------------------------------------------------------------------------
+# NotificationAdmin
+
+
+class NotFound(Exception):
+    pass
+
+
+class NotRetryable(Exception):
+    pass
+
+
+class Admin:
+    def __init__(
+        self,
+        engine: Engine,
+        planner: Planner,
+        tenants: TenantBook,
+        dispatcher: Dispatcher | None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.engine = engine
+        self.planner = planner
+        self.tenants = tenants
+        self.dispatcher = dispatcher
+        self.clock = clock
+
+    def list_deliveries(self, complaint: str, status: str = "") -> list[db.DeliveryRow]:
         with Session(self.engine) as session:
-            return db.list_deliveries(session, complaint_id)
+            contact = db.find_contact(session, complaint)
+            complaint_id = contact.complaint_id if contact else complaint
+            return db.list_deliveries(session, complaint_id, status)
+
+    def retry(self, notification_id: str) -> db.DeliveryRow:
+        with Session(self.engine) as session:
+            row = db.get_delivery(session, notification_id)
+        if row is None:
+            raise NotFound(f"no delivery {notification_id!r}")
+        requeued = db.requeue_failed(self.engine, notification_id, now=self.clock())
+        if requeued is None:
+            raise NotRetryable(
+                f"delivery {notification_id} is {row.status}; only a failed delivery can be retried"
+            )
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+        return requeued
+
+    def check(self, tenant: str, language: str, body: str) -> guard.Verdict:
+        config = self.tenants.get(tenant)
+        return guard.check(body, mode=config.guard_mode, language=language, max_chars=config.max_reply_chars)
+
+    def preview(
+        self, complaint: str, template: str, language: str = ""
+    ) -> tuple[RenderedMessage, guard.Verdict]:
+        Template(template)  # ValueError for an unknown name
+        with Session(self.engine) as session:
+            contact = db.find_contact(session, complaint)
+        if contact is None:
+            raise NotFound(f"no complaint {complaint!r} known to notifications")
+        case = case_from(contact, contact.complaint_id)
+        tenant = self.tenants.get(case.tenant)
+        now = self.clock()
+        sample: dict[str, Any] = {
+            "body": "(the agent's reply)", "question": "(the agent's question)", "summary": "(the resolution summary)",
+            "follow_up": "(the customer's message)", "reason": "", "level": "team_lead", "clock": "first_response",
+            "share_elapsed": 80, "accept_by": now + timedelta(minutes=30), "due_at": now + timedelta(hours=1),
+            "resolved_at": now, "received_at": as_utc(contact.received_at) or now,
+        }  # fmt: skip
+        name = "ComplaintReceived" if template == Template.ACKNOWLEDGEMENT else ""
+        trigger = Trigger("preview", name, case.complaint_id, values=sample)
+        values = template_values(trigger, case, tenant, recipient_name=case.owner or "colleague", people={})
+        rendered = self.planner.renderer.render(template, language or case.language, values)
+        return rendered, guard.check(
+            rendered.subject + "\n" + rendered.text, mode=tenant.guard_mode, max_chars=0
+        )

@@ -1,18 +1,18 @@
-"""Notifications' tables: who to reach for each complaint, and the delivery log.
+"""Notifications' tables: what we know of each complaint, the jobs (events waiting to be turned into
+deliveries), and the delivery log.
 
-Every change to a delivery row is its own short transaction, committed before (claim, attempt) or
-together with (outcome + its event, via the outbox) what it records, so a crash anywhere leaves a
-row that says how far the delivery got.
+A job is written in the consumer's unit of work, so an event is never lost even when planning
+cannot happen yet (routing unreachable). Every change to a delivery row is its own short
+transaction, committed before (claim, attempt) or together with (outcome + its events, via the
+outbox) what it records, so a crash anywhere leaves a row that says how far the delivery got.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
 from services.common import topics
@@ -24,18 +24,41 @@ from ..domain.model import DeliveryKey, DeliveryStatus
 
 
 class ComplaintContact(SQLModel, table=True):
-    """How to reach the customer of a complaint, as ComplaintReceived told us (later notifications,
-    such as the resolution, are triggered by events that carry only the complaint id)."""
+    """How to reach the customer of a complaint and where it stands, as its events told us (later
+    events, such as the resolution, carry only the complaint id)."""
 
     __tablename__ = "notification_contacts"
     complaint_id: str = Field(primary_key=True)
     tenant: str = ""
-    reference: str = ""
+    reference: str = Field(default="", index=True)
     email: str = ""
     phone: str = ""
     language: str = ""
     display_name: str = ""
+    channel: str = ""
+    preferred_channel: str = ""
+    owner: str = ""
+    team: str = ""
+    priority: str = ""
+    keep_informed: str = ""  # comma-separated people ids
+    received_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NotificationJob(SQLModel, table=True):
+    """A lifecycle event that may cause deliveries; planned by the dispatcher, retried while the
+    staff directory is unreachable."""
+
+    __tablename__ = "notification_jobs"
+    trigger_event_id: str = Field(primary_key=True)
+    complaint_id: str = Field(index=True)
+    event_name: str
+    event_value: bytes  # the protobuf message, as consumed
+    planned: bool = Field(default=False, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -44,73 +67,143 @@ class DeliveryRow(SQLModel, table=True):
     notification_id: str = Field(primary_key=True)  # derived from the delivery key
     complaint_id: str = Field(index=True)
     trigger_event_id: str
-    recipient: str
+    recipient: str  # the address (email, phone, chat handle, webhook URL) the key counts on
     channel: str
     template: str
     language: str
-    status: str = DeliveryStatus.PENDING.value
+    tenant: str = ""
+    audience: str = ""
+    recipient_id: str = ""  # "customer", a staff id, a webhook id
+    reference: str = ""
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    payload: str = ""  # JSON for webhooks
+    status: str = Field(default=DeliveryStatus.PENDING.value, index=True)
     attempts: int = 0
+    manual_retries: int = 0
+    dead_lettered: bool = False
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
     last_error: str = ""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Claim:
-    notification_id: str
-    status: DeliveryStatus
-    attempts: int
-    new: bool  # this call inserted the row
+TABLES = [ComplaintContact, NotificationJob, DeliveryRow]
 
 
-def record_contact(session: Session, contact: ComplaintContact) -> None:
-    """Insert or refresh the contact inside the caller's unit of work."""
-    existing = session.get(ComplaintContact, contact.complaint_id)
-    if existing is None:
-        session.add(contact)
-        return
-    for name in ("tenant", "reference", "email", "phone", "language", "display_name", "updated_at"):
-        setattr(existing, name, getattr(contact, name))
-    session.add(existing)
+def upsert_contact(session: Session, complaint_id: str, **values: object) -> ComplaintContact:
+    """Create or update the complaint's row inside the caller's unit of work."""
+    row = session.get(ComplaintContact, complaint_id) or ComplaintContact(complaint_id=complaint_id)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = utcnow()
+    session.add(row)
+    return row
 
 
-def claim(
-    engine: Engine, key: DeliveryKey, *, complaint_id: str, template: str, language: str, now: datetime
-) -> Claim:
-    """Insert the delivery as pending and commit, or return the row a previous run left."""
-    with Session(engine) as session:
+def find_contact(session: Session, complaint_or_reference: str) -> ComplaintContact | None:
+    row = session.get(ComplaintContact, complaint_or_reference)
+    if row is not None:
+        return row
+    return session.exec(
+        select(ComplaintContact).where(ComplaintContact.reference == complaint_or_reference.upper())
+    ).first()
+
+
+def add_job(session: Session, envelope: Envelope, complaint_id: str, now: datetime) -> None:
+    if session.get(NotificationJob, envelope.id) is None:
         session.add(
-            DeliveryRow(
-                notification_id=key.notification_id,
+            NotificationJob(
+                trigger_event_id=envelope.id,
                 complaint_id=complaint_id,
-                trigger_event_id=key.trigger_event_id,
-                recipient=key.recipient,
-                channel=key.channel,
-                template=template,
-                language=language,
+                event_name=envelope.name,
+                event_value=envelope.message.SerializeToString(),
+                next_attempt_at=now,
                 created_at=now,
-                updated_at=now,
             )
         )
-        try:
+
+
+def due_jobs(engine: Engine, now: datetime, limit: int = 100) -> list[NotificationJob]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(NotificationJob)
+                .where(col(NotificationJob.planned).is_(False), col(NotificationJob.next_attempt_at) <= now)
+                .order_by(col(NotificationJob.created_at))
+                .limit(limit)
+            ).all()
+        )
+
+
+def postpone_job(engine: Engine, trigger_event_id: str, *, error: str, at: datetime) -> None:
+    with Session(engine) as session:
+        job = session.get(NotificationJob, trigger_event_id)
+        if job is not None:
+            job.attempts += 1
+            job.last_error = error[:500]
+            job.next_attempt_at = at
+            session.add(job)
             session.commit()
-            return Claim(key.notification_id, DeliveryStatus.PENDING, 0, new=True)
-        except IntegrityError:
-            session.rollback()
-        row = session.exec(
-            select(DeliveryRow).where(
-                DeliveryRow.trigger_event_id == key.trigger_event_id,
-                DeliveryRow.recipient == key.recipient,
-                DeliveryRow.channel == key.channel,
-            )
-        ).one()
-        return Claim(row.notification_id, DeliveryStatus(row.status), row.attempts, new=False)
+
+
+def plan_deliveries(engine: Engine, trigger_event_id: str, rows: list[DeliveryRow]) -> int:
+    """Claim every delivery of a job and mark the job planned, in one transaction. A key claimed
+    before (a crash after planning, a redelivered event) keeps its row: it is never claimed twice."""
+    with Session(engine, expire_on_commit=False) as session:  # the caller keeps using the rows
+        existing = {
+            (r.recipient, r.channel)
+            for r in session.exec(
+                select(DeliveryRow).where(DeliveryRow.trigger_event_id == trigger_event_id)
+            ).all()
+        }
+        added = 0
+        for row in rows:
+            if (row.recipient, row.channel) not in existing:
+                existing.add((row.recipient, row.channel))
+                session.add(row)
+                added += 1
+        job = session.get(NotificationJob, trigger_event_id)
+        if job is not None:
+            job.planned = True
+            session.add(job)
+        session.commit()
+        return added
+
+
+def due_deliveries(engine: Engine, now: datetime, limit: int = 50) -> list[DeliveryRow]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(DeliveryRow)
+                .where(
+                    col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
+                    col(DeliveryRow.next_attempt_at) <= now,
+                )
+                .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.created_at))
+                .limit(limit)
+            ).all()
+        )
+
+
+def stale_sending(engine: Engine, older_than: datetime) -> list[DeliveryRow]:
+    """Deliveries whose attempt started long enough ago that no live sender can still be on it."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(DeliveryRow).where(
+                    col(DeliveryRow.status) == DeliveryStatus.SENDING.value,
+                    col(DeliveryRow.updated_at) < older_than,
+                )
+            ).all()
+        )
 
 
 def start_attempt(engine: Engine, notification_id: str, *, expected_attempts: int, now: datetime) -> bool:
-    """Count the next attempt before it starts (compare-and-set on the attempt count), so exactly
-    one worker makes each attempt and a crash mid-send is visible afterwards."""
+    """Mark the next attempt as under way before it starts (compare-and-set on status and attempt
+    count), so exactly one sender makes each attempt and a crash mid-send is visible afterwards."""
     with Session(engine) as session:
         result = session.exec(
             update(DeliveryRow)
@@ -119,20 +212,28 @@ def start_attempt(engine: Engine, notification_id: str, *, expected_attempts: in
                 col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
                 col(DeliveryRow.attempts) == expected_attempts,
             )
-            .values(attempts=expected_attempts + 1, updated_at=now)
+            .values(status=DeliveryStatus.SENDING.value, attempts=expected_attempts + 1, updated_at=now)
         )
         session.commit()
         return result.rowcount == 1
 
 
-def note_error(engine: Engine, notification_id: str, error: str, *, now: datetime) -> None:
+def reschedule(
+    engine: Engine, notification_id: str, *, attempts: int, error: str, at: datetime, now: datetime
+) -> bool:
+    """A transient failure: back to pending, due again after the backoff."""
     with Session(engine) as session:
-        session.exec(
+        result = session.exec(
             update(DeliveryRow)
-            .where(col(DeliveryRow.notification_id) == notification_id)
-            .values(last_error=error, updated_at=now)
+            .where(
+                col(DeliveryRow.notification_id) == notification_id,
+                col(DeliveryRow.status) == DeliveryStatus.SENDING.value,
+                col(DeliveryRow.attempts) == attempts,
+            )
+            .values(status=DeliveryStatus.PENDING.value, last_error=error, next_attempt_at=at, updated_at=now)
         )
         session.commit()
+        return result.rowcount == 1
 
 
 def mark_sent(engine: Engine, notification_id: str, event: Envelope, *, now: datetime) -> bool:
@@ -158,40 +259,74 @@ def mark_sent(engine: Engine, notification_id: str, event: Envelope, *, now: dat
 def mark_failed(
     engine: Engine,
     notification_id: str,
-    event: Envelope,
+    events: list[tuple[Envelope, str]],
     *,
+    from_status: DeliveryStatus,
     expected_attempts: int,
     error: str,
     now: datetime,
 ) -> bool:
-    """Record the failure and stage its event in one transaction, only if nobody moved on since."""
+    """Record the failure and stage its events (NotificationFailed, DeadLetter) in one transaction,
+    only if nobody moved on since."""
     with Session(engine) as session:
         result = session.exec(
             update(DeliveryRow)
             .where(
                 col(DeliveryRow.notification_id) == notification_id,
-                col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
+                col(DeliveryRow.status) == from_status.value,
                 col(DeliveryRow.attempts) == expected_attempts,
             )
-            .values(status=DeliveryStatus.FAILED.value, last_error=error, updated_at=now)
+            .values(status=DeliveryStatus.FAILED.value, last_error=error, dead_lettered=True, updated_at=now)
         )
         if result.rowcount != 1:
             session.rollback()
             return False
-        stage(session, event, topics.LIFECYCLE_TOPIC)
+        for envelope, topic in events:
+            stage(session, envelope, topic)
         session.commit()
         return True
+
+
+def requeue_failed(engine: Engine, notification_id: str, *, now: datetime) -> DeliveryRow | None:
+    """Put a failed delivery back in the queue for one more round of attempts (ops' retry).
+    Compare-and-set on the status: two concurrent retries re-queue it once."""
+    with Session(engine) as session:
+        row = session.get(DeliveryRow, notification_id)
+        if row is None or row.status != DeliveryStatus.FAILED.value:
+            return None
+        result = session.exec(
+            update(DeliveryRow)
+            .where(
+                col(DeliveryRow.notification_id) == notification_id,
+                col(DeliveryRow.status) == DeliveryStatus.FAILED.value,
+                col(DeliveryRow.manual_retries) == row.manual_retries,
+            )
+            .values(
+                status=DeliveryStatus.PENDING.value,
+                attempts=0,
+                manual_retries=row.manual_retries + 1,
+                next_attempt_at=now,
+                updated_at=now,
+            )
+        )
+        session.commit()
+        if result.rowcount != 1:
+            return None
+        return session.get(DeliveryRow, notification_id, populate_existing=True)
 
 
 def get_delivery(session: Session, notification_id: str) -> DeliveryRow | None:
     return session.get(DeliveryRow, notification_id)
 
 
-def list_deliveries(session: Session, complaint_id: str) -> list[DeliveryRow]:
+def list_deliveries(session: Session, complaint_id: str, status: str = "") -> list[DeliveryRow]:
+    query = select(DeliveryRow).where(DeliveryRow.complaint_id == complaint_id)
+    if status:
+        query = query.where(DeliveryRow.status == status)
     return list(
-        session.exec(
-            select(DeliveryRow)
-            .where(DeliveryRow.complaint_id == complaint_id)
-            .order_by(col(DeliveryRow.created_at), col(DeliveryRow.notification_id))
-        ).all()
+        session.exec(query.order_by(col(DeliveryRow.created_at), col(DeliveryRow.notification_id))).all()
     )
+
+
+def key_of(row: DeliveryRow) -> DeliveryKey:
+    return DeliveryKey(row.trigger_event_id, row.recipient, row.channel)

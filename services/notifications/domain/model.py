@@ -13,21 +13,65 @@ from enum import StrEnum
 
 class Channel(StrEnum):
     EMAIL = "email"
+    WEBHOOK = "webhook"  # signed HTTP POST to an integration
+    CHAT = "chat"  # Slack-compatible incoming webhook (staff)
+    SMS = "sms"  # generic HTTP SMS provider
 
 
 class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # claimed; a send may be under way
+    PENDING = "pending"  # claimed; due at next_attempt_at (first try, a backoff, or quiet hours)
+    SENDING = "sending"  # an attempt is under way; found like this after a crash: outcome unknown
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # after the last retry, permanently refused, or interrupted: dead-lettered
+
+
+class Audience(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    INTEGRATION = "integration"
 
 
 class Template(StrEnum):
+    # to the customer
     ACKNOWLEDGEMENT = "acknowledgement"
+    AGENT_RESPONSE = "agent_response"
+    INFO_REQUESTED = "info_requested"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    # to staff
+    NEW_ASSIGNMENT = "new_assignment"
+    ACCEPT_WINDOW_CLOSING = "accept_window_closing"
+    CUSTOMER_FOLLOW_UP = "customer_follow_up"
+    SLA_WARNING = "sla_warning"
+    ESCALATION = "escalation"
+    KEEP_INFORMED = "keep_informed"
+    # to integrations: the event itself as JSON
+    EVENT = "event"
+
+
+CUSTOMER_TEMPLATES = frozenset(
+    {
+        Template.ACKNOWLEDGEMENT,
+        Template.AGENT_RESPONSE,
+        Template.INFO_REQUESTED,
+        Template.RESOLVED,
+        Template.REOPENED,
+    }
+)
 
 
 def normalize_email(address: str) -> str:
     """The form a recipient is keyed on (intake already lower-cases; this keeps the key stable)."""
     return address.strip().lower()
+
+
+def normalize_address(channel: str, address: str) -> str:
+    """The recipient form a delivery key is counted on, per channel."""
+    if channel == Channel.EMAIL:
+        return normalize_email(address)
+    if channel == Channel.SMS:
+        return "".join(ch for ch in address if ch.isdigit() or ch == "+")
+    return address.strip()
 
 
 @dataclass(frozen=True)
@@ -39,6 +83,10 @@ class DeliveryKey:
     @classmethod
     def email(cls, trigger_event_id: str, address: str) -> DeliveryKey:
         return cls(trigger_event_id, normalize_email(address), Channel.EMAIL.value)
+
+    @classmethod
+    def of(cls, trigger_event_id: str, channel: str, recipient: str) -> DeliveryKey:
+        return cls(trigger_event_id, normalize_address(channel, recipient), str(channel))
 
     @property
     def digest(self) -> str:
@@ -54,23 +102,29 @@ class DeliveryKey:
     def sent_event_id(self) -> str:
         return f"notified:{self.digest}"
 
-    @property
-    def failed_event_id(self) -> str:
-        return f"notify-failed:{self.digest}"
+    def failed_event_id(self, manual_retries: int = 0) -> str:
+        # A delivery re-queued by ops may fail again: that failure is a new, distinct event.
+        suffix = f":{manual_retries}" if manual_retries else ""
+        return f"notify-failed:{self.digest}{suffix}"
+
+    def dead_letter_id(self, manual_retries: int = 0) -> str:
+        suffix = f":{manual_retries}" if manual_retries else ""
+        return f"dlq:notifications:{self.digest}{suffix}"
 
 
 class NextStep(StrEnum):
-    SEND = "send"  # claimed and never attempted: nothing can have gone out yet
+    SEND = "send"  # pending: nothing is under way, an attempt may start
     SETTLED = "settled"  # sent or failed already; its event was recorded with that outcome
     INTERRUPTED = "interrupted"  # an attempt started and never finished: the outcome is unknown
 
 
-def next_step(status: DeliveryStatus | str, attempts: int) -> NextStep:
+def next_step(status: DeliveryStatus | str) -> NextStep:
     """What to do with a claimed delivery. An attempt that was started but never recorded as
     finished (the process died mid-send) is not retried: the message may already have left,
     and a customer told twice is worse than one failure that ops can see and retry."""
-    if DeliveryStatus(status) is not DeliveryStatus.PENDING:
-        return NextStep.SETTLED
-    if attempts == 0:
+    status = DeliveryStatus(status)
+    if status is DeliveryStatus.PENDING:
         return NextStep.SEND
-    return NextStep.INTERRUPTED
+    if status is DeliveryStatus.SENDING:
+        return NextStep.INTERRUPTED
+    return NextStep.SETTLED

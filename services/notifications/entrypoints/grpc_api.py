@@ -9,7 +9,9 @@ from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import notifications_pb2, notifications_pb2_grpc
 
 from ..adapters.db import DeliveryRow
-from ..service import Notifier
+from ..domain.guard import Verdict
+from ..domain.model import DeliveryStatus, Template
+from ..service import Admin, NotFound, NotRetryable
 
 
 def delivery_to_pb(row: DeliveryRow) -> notifications_pb2.Delivery:
@@ -24,23 +26,83 @@ def delivery_to_pb(row: DeliveryRow) -> notifications_pb2.Delivery:
         attempts=row.attempts,
         last_error=row.last_error,
         trigger_event_id=row.trigger_event_id,
+        audience=row.audience,
+        recipient_id=row.recipient_id,
+        manual_retries=row.manual_retries,
+        dead_lettered=row.dead_lettered,
     )
     updated = as_utc(row.updated_at)
     if updated is not None:
         out.updated_at.FromDatetime(updated)
+    due = as_utc(row.next_attempt_at)
+    if due is not None and row.status == DeliveryStatus.PENDING:
+        out.next_attempt_at.FromDatetime(due)
     return out
 
 
-class NotificationAdminServicer(notifications_pb2_grpc.NotificationAdminServicer):
-    def __init__(self, notifier: Notifier):
-        self.notifier = notifier
+def findings_to_pb(verdict: Verdict) -> list[notifications_pb2.GuardFinding]:
+    return [
+        notifications_pb2.GuardFinding(phrase=f.phrase, rule=f.rule.value, suggestion=f.suggestion)
+        for f in verdict.findings
+    ]
 
-    def ListDeliveries(
-        self, request: notifications_pb2.ListDeliveriesRequest, context: grpc.ServicerContext
-    ) -> notifications_pb2.ListDeliveriesResponse:
-        complaint_id = request.complaint_id.strip()
-        if not complaint_id:
+
+class NotificationAdminServicer(notifications_pb2_grpc.NotificationAdminServicer):
+    def __init__(self, admin: Admin):
+        self.admin = admin
+
+    def ListDeliveries(self, request, context: grpc.ServicerContext):
+        complaint = request.complaint_id.strip()
+        if not complaint:
             abort_invalid(context, "complaint_id", "required")
+        status = request.status.strip()
+        if status and status not in set(DeliveryStatus):
+            abort_invalid(context, "status", f"one of {', '.join(DeliveryStatus)}")
         # A complaint we never notified about has no deliveries yet: an empty list, not NOT_FOUND.
-        rows = self.notifier.list_deliveries(complaint_id)
+        rows = self.admin.list_deliveries(complaint, status)
         return notifications_pb2.ListDeliveriesResponse(deliveries=[delivery_to_pb(r) for r in rows])
+
+    def CheckResponse(self, request, context: grpc.ServicerContext):
+        if not request.body.strip():
+            abort_invalid(context, "body", "required")
+        language = request.language.strip().lower()
+        if language and language not in ("fa", "en"):
+            abort_invalid(context, "language", "fa, en or empty (detected)")
+        verdict = self.admin.check(request.tenant.strip(), language, request.body)
+        return notifications_pb2.CheckResponseResponse(
+            allowed=verdict.allowed, mode=verdict.mode.value, findings=findings_to_pb(verdict)
+        )
+
+    def PreviewTemplate(self, request, context: grpc.ServicerContext):
+        complaint = request.complaint_id.strip()
+        if not complaint:
+            abort_invalid(context, "complaint_id", "required")
+        template = request.template.strip()
+        customer_and_staff = [t.value for t in Template if t is not Template.EVENT]
+        if template not in customer_and_staff:
+            abort_invalid(context, "template", f"one of {', '.join(customer_and_staff)}")
+        try:
+            rendered, verdict = self.admin.preview(complaint, template, request.language.strip())
+        except NotFound as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return notifications_pb2.PreviewTemplateResponse(
+            template=rendered.template,
+            language=rendered.language,
+            direction=rendered.direction,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            findings=findings_to_pb(verdict),
+        )
+
+    def RetryDelivery(self, request, context: grpc.ServicerContext):
+        notification_id = request.notification_id.strip()
+        if not notification_id:
+            abort_invalid(context, "notification_id", "required")
+        try:
+            row = self.admin.retry(notification_id)
+        except NotFound as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except NotRetryable as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return notifications_pb2.RetryDeliveryResponse(delivery=delivery_to_pb(row))

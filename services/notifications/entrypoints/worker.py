@@ -1,6 +1,10 @@
-"""The notifications process: lifecycle consumer, NotificationAdmin gRPC, outbox relay, ops pages."""
+"""The notifications process: lifecycle consumer, dispatcher thread, NotificationAdmin gRPC,
+outbox relay, ops pages."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import faust
 
@@ -19,42 +23,82 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
-from ..adapters.db import ComplaintContact, DeliveryRow
+from ..adapters.db import TABLES
+from ..adapters.directory import RoutingDirectory
+from ..adapters.http_channels import HttpChannels
 from ..adapters.smtp import SmtpSender
+from ..adapters.tenant_config import TenantBook
+from ..domain.schedule import RetryPolicy
 from ..domain.templates import TemplateRenderer
-from ..service import Notifier
+from ..service import Admin, Dispatcher, Planner, Recorder, Senders
+from ..settings import NotifySettings, get_notify_settings
 from .grpc_api import NotificationAdminServicer
 
 SVC = "notifications"
 
 
-def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
+class NotificationsRuntime(ServiceRuntime):
+    """The shared runtime plus the dispatcher thread, started after the relay, stopped before it."""
+
+    def __init__(self, dispatcher: Dispatcher, directory: RoutingDirectory, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.dispatcher = dispatcher
+        self.directory = directory
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        self.dispatcher.start()
+
+    async def on_stop(self) -> None:
+        await asyncio.to_thread(self.dispatcher.stop)
+        self.directory.close()
+        await super().on_stop()
+
+
+def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[faust.App, ServiceRuntime]:
+    notify = notify or get_notify_settings()
     engine = make_engine(settings.database_url(SVC))
-    create_tables(engine, [ComplaintContact, DeliveryRow])
+    create_tables(engine, TABLES)
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
-    notifier = Notifier(
-        engine,
-        SmtpSender.from_settings(settings).send,
-        TemplateRenderer(),
-        sender_address=settings.smtp_sender,
+    tenants = TenantBook.load(notify.config_file)
+    directory = RoutingDirectory(
+        settings.grpc_target("routing"),
+        timeout_s=notify.directory_timeout_s,
+        refresh_s=notify.directory_refresh_s,
+        max_stale_s=notify.directory_max_stale_s,
     )
+    planner = Planner(TemplateRenderer(), tenants, directory)
+    dispatcher = Dispatcher(
+        engine,
+        planner,
+        Senders(SmtpSender.from_settings(settings).send, HttpChannels(timeout_s=notify.http_timeout_s)),
+        tenants,
+        sender_address=settings.smtp_sender,
+        retry=RetryPolicy(notify.max_attempts, notify.retry_base_s, notify.retry_cap_s),
+        job_retry=RetryPolicy(0, notify.job_retry_base_s, notify.job_retry_cap_s),
+        sending_stale_s=notify.sending_stale_s,
+        batch=notify.dispatch_batch,
+        poll_s=notify.dispatch_poll_s,
+        on_settled=relay.wake if relay is not None else (lambda: None),
+    )
+    recorder = Recorder(wake=dispatcher.wake)
     grpc_server = GrpcServer(
         settings.grpc_host,
         settings.grpc_port(SVC),
         [
             (
                 notifications_pb2_grpc.add_NotificationAdminServicer_to_server,
-                NotificationAdminServicer(notifier),
+                NotificationAdminServicer(Admin(engine, planner, tenants, dispatcher)),
                 "haq.v1.NotificationAdmin",
             )
         ],
     )
     app = make_app(SVC, settings)
     consumer = EventConsumer("notifications-lifecycle", SVC, engine, relay)
-    lifecycle_agent(app, consumer, {"ComplaintReceived": notifier.on_complaint_received})
+    lifecycle_agent(app, consumer, recorder.handlers())
     add_ops_pages(app, SVC, grpc_server)
-    return app, ServiceRuntime(SVC, grpc_server, relay)
+    return app, NotificationsRuntime(dispatcher, directory, SVC, grpc_server, relay)
 
 
 def main() -> None:

@@ -25,25 +25,33 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahaq/v1/notifications.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n\x14\x43heckResponseRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\"@\n\x0cGuardFinding\x12\x0e\n\x06phrase\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x12\n\nsuggestion\x18\x03 \x01(\t\"^\n\x15\x43heckResponseResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0c\n\x04mode\x18\x02 \x01(\t\x12&\n\x08\x66indings\x18\x03 \x03(\x0b\x32\x14.haq.v1.GuardFinding\"-\n\x15ListDeliveriesRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\"\x81\x02\n\x08\x44\x65livery\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63omplaint_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x10\n\x08language\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10trigger_event_id\x18\x0b \x01(\t\">\n\x16ListDeliveriesResponse\x12$\n\ndeliveries\x18\x01 \x03(\x0b\x32\x10.haq.v1.Delivery2\xb2\x01\n\x11NotificationAdmin\x12O\n\x0eListDeliveries\x12\x1d.haq.v1.ListDeliveriesRequest\x1a\x1e.haq.v1.ListDeliveriesResponse\x12L\n\rCheckResponse\x12\x1c.haq.v1.CheckResponseRequest\x1a\x1d.haq.v1.CheckResponseResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahaq/v1/notifications.proto\x12\x06haq.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x16PreviewTemplateRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\"\xa5\x01\n\x17PreviewTemplateResponse\x12\x10\n\x08template\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x11\n\tdirection\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x0c\n\x04html\x18\x06 \x01(\t\x12&\n\x08\x66indings\x18\x07 \x03(\x0b\x32\x14.haq.v1.GuardFinding\"/\n\x14RetryDeliveryRequest\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\";\n\x15RetryDeliveryResponse\x12\"\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x10.haq.v1.Delivery\"F\n\x14\x43heckResponseRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\"@\n\x0cGuardFinding\x12\x0e\n\x06phrase\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x12\n\nsuggestion\x18\x03 \x01(\t\"^\n\x15\x43heckResponseResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0c\n\x04mode\x18\x02 \x01(\t\x12&\n\x08\x66indings\x18\x03 \x03(\x0b\x32\x14.haq.v1.GuardFinding\"=\n\x15ListDeliveriesRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\"\x8d\x03\n\x08\x44\x65livery\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63omplaint_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x10\n\x08language\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\nlast_error\x18\t \x01(\t\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10trigger_event_id\x18\x0b \x01(\t\x12\x10\n\x08\x61udience\x18\x0c \x01(\t\x12\x14\n\x0crecipient_id\x18\r \x01(\t\x12\x33\n\x0fnext_attempt_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0emanual_retries\x18\x0f \x01(\x05\x12\x15\n\rdead_lettered\x18\x10 \x01(\x08\">\n\x16ListDeliveriesResponse\x12$\n\ndeliveries\x18\x01 \x03(\x0b\x32\x10.haq.v1.Delivery2\xd4\x02\n\x11NotificationAdmin\x12O\n\x0eListDeliveries\x12\x1d.haq.v1.ListDeliveriesRequest\x1a\x1e.haq.v1.ListDeliveriesResponse\x12L\n\rCheckResponse\x12\x1c.haq.v1.CheckResponseRequest\x1a\x1d.haq.v1.CheckResponseResponse\x12R\n\x0fPreviewTemplate\x12\x1e.haq.v1.PreviewTemplateRequest\x1a\x1f.haq.v1.PreviewTemplateResponse\x12L\n\rRetryDelivery\x12\x1c.haq.v1.RetryDeliveryRequest\x1a\x1d.haq.v1.RetryDeliveryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'haq.v1.notifications_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHECKRESPONSEREQUEST']._serialized_start=71
-  _globals['_CHECKRESPONSEREQUEST']._serialized_end=141
-  _globals['_GUARDFINDING']._serialized_start=143
-  _globals['_GUARDFINDING']._serialized_end=207
-  _globals['_CHECKRESPONSERESPONSE']._serialized_start=209
-  _globals['_CHECKRESPONSERESPONSE']._serialized_end=303
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=305
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=350
-  _globals['_DELIVERY']._serialized_start=353
-  _globals['_DELIVERY']._serialized_end=610
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=612
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=674
-  _globals['_NOTIFICATIONADMIN']._serialized_start=677
-  _globals['_NOTIFICATIONADMIN']._serialized_end=855
+  _globals['_PREVIEWTEMPLATEREQUEST']._serialized_start=71
+  _globals['_PREVIEWTEMPLATEREQUEST']._serialized_end=153
+  _globals['_PREVIEWTEMPLATERESPONSE']._serialized_start=156
+  _globals['_PREVIEWTEMPLATERESPONSE']._serialized_end=321
+  _globals['_RETRYDELIVERYREQUEST']._serialized_start=323
+  _globals['_RETRYDELIVERYREQUEST']._serialized_end=370
+  _globals['_RETRYDELIVERYRESPONSE']._serialized_start=372
+  _globals['_RETRYDELIVERYRESPONSE']._serialized_end=431
+  _globals['_CHECKRESPONSEREQUEST']._serialized_start=433
+  _globals['_CHECKRESPONSEREQUEST']._serialized_end=503
+  _globals['_GUARDFINDING']._serialized_start=505
+  _globals['_GUARDFINDING']._serialized_end=569
+  _globals['_CHECKRESPONSERESPONSE']._serialized_start=571
+  _globals['_CHECKRESPONSERESPONSE']._serialized_end=665
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=667
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=728
+  _globals['_DELIVERY']._serialized_start=731
+  _globals['_DELIVERY']._serialized_end=1128
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1130
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1192
+  _globals['_NOTIFICATIONADMIN']._serialized_start=1195
+  _globals['_NOTIFICATIONADMIN']._serialized_end=1535
 # @@protoc_insertion_point(module_scope)

@@ -44,6 +44,16 @@ class NotificationAdminStub:
                 request_serializer=haq_dot_v1_dot_notifications__pb2.CheckResponseRequest.SerializeToString,
                 response_deserializer=haq_dot_v1_dot_notifications__pb2.CheckResponseResponse.FromString,
                 _registered_method=True)
+        self.PreviewTemplate = channel.unary_unary(
+                '/haq.v1.NotificationAdmin/PreviewTemplate',
+                request_serializer=haq_dot_v1_dot_notifications__pb2.PreviewTemplateRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_notifications__pb2.PreviewTemplateResponse.FromString,
+                _registered_method=True)
+        self.RetryDelivery = channel.unary_unary(
+                '/haq.v1.NotificationAdmin/RetryDelivery',
+                request_serializer=haq_dot_v1_dot_notifications__pb2.RetryDeliveryRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_notifications__pb2.RetryDeliveryResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationAdminServicer:
@@ -63,6 +73,20 @@ class NotificationAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PreviewTemplate(self, request, context):
+        """Render a template for a complaint without sending anything (ops, template authors).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryDelivery(self, request, context):
+        """Send a failed (dead-lettered) delivery again: FAILED_PRECONDITION unless it is failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +99,16 @@ def add_NotificationAdminServicer_to_server(servicer, server):
                     servicer.CheckResponse,
                     request_deserializer=haq_dot_v1_dot_notifications__pb2.CheckResponseRequest.FromString,
                     response_serializer=haq_dot_v1_dot_notifications__pb2.CheckResponseResponse.SerializeToString,
+            ),
+            'PreviewTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewTemplate,
+                    request_deserializer=haq_dot_v1_dot_notifications__pb2.PreviewTemplateRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_notifications__pb2.PreviewTemplateResponse.SerializeToString,
+            ),
+            'RetryDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryDelivery,
+                    request_deserializer=haq_dot_v1_dot_notifications__pb2.RetryDeliveryRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_notifications__pb2.RetryDeliveryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +165,60 @@ class NotificationAdmin:
             '/haq.v1.NotificationAdmin/CheckResponse',
             haq_dot_v1_dot_notifications__pb2.CheckResponseRequest.SerializeToString,
             haq_dot_v1_dot_notifications__pb2.CheckResponseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.NotificationAdmin/PreviewTemplate',
+            haq_dot_v1_dot_notifications__pb2.PreviewTemplateRequest.SerializeToString,
+            haq_dot_v1_dot_notifications__pb2.PreviewTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.NotificationAdmin/RetryDelivery',
+            haq_dot_v1_dot_notifications__pb2.RetryDeliveryRequest.SerializeToString,
+            haq_dot_v1_dot_notifications__pb2.RetryDeliveryResponse.FromString,
             options,
             channel_credentials,
             insecure,

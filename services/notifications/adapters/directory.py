@@ -1,0 +1,108 @@
+"""Staff contact details from routing's directory (RoutingAdmin.ListTeams over gRPC), cached.
+
+Every call has a deadline. A fresh copy is fetched when the cached one is older than `refresh_s`;
+if routing cannot be reached, a copy up to `max_stale_s` old is still used (people's addresses
+rarely change within the hour), and with none, DirectoryUnavailable tells the caller to try later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+
+from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
+
+from ..domain.audience import TeamLadder
+from ..domain.tenant import StaffProfile
+
+log = logging.getLogger(__name__)
+
+
+class DirectoryUnavailable(Exception):
+    """Routing could not be asked and nothing recent enough is cached."""
+
+
+@dataclass(frozen=True)
+class DirectorySnapshot:
+    people: dict[str, StaffProfile] = field(default_factory=dict)
+    teams: dict[str, TeamLadder] = field(default_factory=dict)
+
+
+def snapshot_from(response: routing_pb2.ListTeamsResponse) -> DirectorySnapshot:
+    people: dict[str, StaffProfile] = {}
+    teams: dict[str, TeamLadder] = {}
+    for team in response.teams:
+        lead = team.lead or team.duty_owner
+        teams[team.id] = TeamLadder(
+            lead=lead, manager=team.manager, director=team.director, time_zone=team.time_zone
+        )
+        for agent in team.agents:
+            people[agent.id] = StaffProfile(
+                id=agent.id,
+                name=agent.name,
+                email=agent.email,
+                chat_handle=agent.chat_handle,
+                language=(list(agent.languages) or [""])[0],
+                time_zone=team.time_zone,
+            )
+    return DirectorySnapshot(people, teams)
+
+
+class RoutingDirectory:
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout_s: float = 3.0,
+        refresh_s: float = 60.0,
+        max_stale_s: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.target = target
+        self.timeout_s = timeout_s
+        self.refresh_s = refresh_s
+        self.max_stale_s = max_stale_s
+        self.clock = clock
+        self._cache: dict[str, tuple[float, DirectorySnapshot]] = {}
+        self._lock = threading.Lock()
+        self._channel: grpc.Channel | None = None
+
+    def _stub(self) -> routing_pb2_grpc.RoutingAdminStub:
+        if self._channel is None:
+            self._channel = grpc.insecure_channel(self.target)
+        return routing_pb2_grpc.RoutingAdminStub(self._channel)
+
+    def snapshot(self, tenant: str) -> DirectorySnapshot:
+        with self._lock:
+            now = self.clock()
+            cached = self._cache.get(tenant)
+            if cached is not None and now - cached[0] < self.refresh_s:
+                return cached[1]
+            try:
+                response = self._stub().ListTeams(
+                    routing_pb2.ListTeamsRequest(tenant=tenant), timeout=self.timeout_s
+                )
+                fresh = snapshot_from(response)
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:  # a tenant without a directory
+                    fresh = DirectorySnapshot()
+                elif cached is not None and now - cached[0] < self.max_stale_s:
+                    log.warning(
+                        "routing directory unreachable (%s); using a copy %.0fs old",
+                        exc.code(),
+                        now - cached[0],
+                    )
+                    return cached[1]
+                else:
+                    raise DirectoryUnavailable(f"routing at {self.target}: {exc.code().name}") from exc
+            self._cache[tenant] = (now, fresh)
+            return fresh
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
