@@ -42,10 +42,9 @@ from .domain.reference import canonical_reference, looks_like_reference, new_ref
 
 SOURCE = "/haq/intake"
 
-# Counted from the case file's projection: it sees every lifecycle event exactly once.
+# Counted from the case file's projection, which sees every lifecycle event exactly once. SLA
+# breaches and notification outcomes are counted where they happen (escalation, notifications).
 COMPLAINT_EVENTS = Counter("haq_complaints_total", "Complaint lifecycle events by stage", ["stage"])
-SLA_BREACHES = Counter("haq_sla_breaches_total", "SLA deadlines missed", ["clock"])
-NOTIFICATIONS = Counter("haq_notifications_total", "Notification outcomes", ["channel", "outcome"])
 
 
 class NotFound(LookupError):
@@ -391,10 +390,6 @@ class IntakeService:
         msg = envelope.message
         name = envelope.name
         COMPLAINT_EVENTS.labels(name).inc()
-        if name == "SlaBreached":
-            SLA_BREACHES.labels(msg.clock.name).inc()
-        elif name in ("NotificationSent", "NotificationFailed"):
-            NOTIFICATIONS.labels(msg.channel, "sent" if name == "NotificationSent" else "failed").inc()
         if name == "ComplaintRouted":
             row.priority = mapping.to_name(mapping.PRIORITY, msg.priority) or row.priority
             row.sla_policy, row.routing_rule = msg.sla_policy, msg.rule_id

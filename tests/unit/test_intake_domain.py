@@ -119,8 +119,16 @@ def test_a_customer_must_be_reachable_or_identifiable():
 
 def test_status_never_moves_backwards_except_on_reopen():
     assert advance_status("owned", "routed") == "owned"
+    assert advance_status("offered", "routed") == "offered"
     assert advance_status("received", "offered") == "offered"
     assert advance_status("resolved", "in_progress") == "in_progress"
+
+
+def test_work_moves_freely_between_owned_in_progress_and_waiting():
+    assert advance_status("waiting_on_customer", "in_progress") == "in_progress"
+    assert advance_status("in_progress", "waiting_on_customer") == "waiting_on_customer"
+    assert advance_status("in_progress", "owned") == "owned"
+    assert advance_status("waiting_on_customer", "offered") == "waiting_on_customer"
 
 
 def test_timeline_summaries_carry_no_contact_details():

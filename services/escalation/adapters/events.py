@@ -62,6 +62,7 @@ def clock_to_pb(clock: SlaClock) -> events_pb2.SlaClock:
         started_at=timestamp(clock.started_at),
         due_at=timestamp(clock.due_at),
         state=clock.state.value,
+        cycle=clock.cycle,
     )
     if clock.stopped_at is not None:
         pb.stopped_at.CopyFrom(timestamp(clock.stopped_at))

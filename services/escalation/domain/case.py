@@ -233,6 +233,7 @@ class SlaClocksResumed:
     clocks: tuple[SlaClock, ...]
     reason: str
     key: str = ""
+    status: CaseStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -892,12 +893,15 @@ def customer_followed_up(case: Case, now: datetime) -> bool:
     if case.status is CaseStatus.WAITING_ON_CUSTOMER:
         case.status = CaseStatus.IN_PROGRESS
         resumed = [c for c in _open_clocks(case) if _resume(case, c, now)]
-        if resumed:
-            case.emit(
-                SlaClocksResumed(
-                    case.complaint_id, tuple(c.snapshot() for c in resumed), "the customer answered"
-                )
+        # Announced even with no clock to resume: readers learn the wait is over.
+        case.emit(
+            SlaClocksResumed(
+                case.complaint_id,
+                tuple(c.snapshot() for c in resumed),
+                "the customer answered",
+                status=case.status,
             )
+        )
     first = case.clocks.get(ClockName.FIRST_RESPONSE)
     nxt = case.clocks.get(ClockName.NEXT_RESPONSE)
     if (first is not None and first.open) or (nxt is not None and nxt.open):

@@ -43,11 +43,19 @@ OPEN_STATUSES = ("received", "routed", "offered", "owned", "in_progress", "waiti
 STATUS_ORDER = {s: i for i, s in enumerate((*OPEN_STATUSES, "resolved", "closed"))}
 
 
+WORKING = ("owned", "in_progress", "waiting_on_customer")
+
+
 def advance_status(current: str, proposed: str) -> str:
+    """Early stages only move forward (events relayed by different services may arrive slightly
+    out of causal order); once owned, work moves freely between owned, in progress and waiting on
+    the customer; a reopen moves a resolved or closed complaint back to work."""
     if proposed not in STATUS_ORDER:
         return current
+    if current in WORKING and proposed in WORKING:
+        return proposed
     if current in ("resolved", "closed") and proposed in OPEN_STATUSES and proposed != "received":
-        return proposed  # a reopen is a real move back to work
+        return proposed
     return proposed if STATUS_ORDER[proposed] >= STATUS_ORDER.get(current, 0) else current
 
 

@@ -83,18 +83,20 @@ class OwnerAssigned(_message.Message):
     def __init__(self, complaint_id: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ..., accept_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SlaClock(_message.Message):
-    __slots__ = ("name", "started_at", "due_at", "state", "stopped_at")
+    __slots__ = ("name", "started_at", "due_at", "state", "stopped_at", "cycle")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     DUE_AT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STOPPED_AT_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
     name: str
     started_at: _timestamp_pb2.Timestamp
     due_at: _timestamp_pb2.Timestamp
     state: str
     stopped_at: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[str] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    cycle: int
+    def __init__(self, name: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[str] = ..., stopped_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cycle: _Optional[int] = ...) -> None: ...
 
 class SlaClocksStarted(_message.Message):
     __slots__ = ("complaint_id", "policy", "clocks")
@@ -422,14 +424,16 @@ class SlaClocksPaused(_message.Message):
     def __init__(self, complaint_id: _Optional[str] = ..., clocks: _Optional[_Iterable[_Union[SlaClock, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SlaClocksResumed(_message.Message):
-    __slots__ = ("complaint_id", "clocks", "reason")
+    __slots__ = ("complaint_id", "clocks", "reason", "status")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     CLOCKS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     clocks: _containers.RepeatedCompositeFieldContainer[SlaClock]
     reason: str
-    def __init__(self, complaint_id: _Optional[str] = ..., clocks: _Optional[_Iterable[_Union[SlaClock, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+    status: _complaint_pb2.ComplaintStatus
+    def __init__(self, complaint_id: _Optional[str] = ..., clocks: _Optional[_Iterable[_Union[SlaClock, _Mapping]]] = ..., reason: _Optional[str] = ..., status: _Optional[_Union[_complaint_pb2.ComplaintStatus, str]] = ...) -> None: ...
 
 class Escalated(_message.Message):
     __slots__ = ("complaint_id", "level", "step", "notify", "clock", "reason", "owner", "team")
