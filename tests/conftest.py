@@ -57,6 +57,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
         env[f"HAQ_{name.upper()}"] = str(value)
+    # The dashboard has its own settings class; keep it off the default port unless a test chose one.
+    env.setdefault("HAQ_DASHBOARD_PORT", str(free_port()))
     return env
 
 

@@ -323,28 +323,90 @@ def watch(
             "--type", "-t", metavar="TYPE", help="only this event type (repeatable), e.g. ComplaintRouted"
         ),
     ] = None,
+    sectors: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sector",
+            metavar="SECTOR",
+            help=f"only complaints of this sector (repeatable): {', '.join(enums.choices(enums.SECTOR))}",
+        ),
+    ] = None,
+    teams: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--team", metavar="TEAM", help="only complaints this team holds (repeatable), e.g. contracts"
+        ),
+    ] = None,
+    priorities: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--priority",
+            metavar="PRIORITY",
+            help=f"only complaints of this priority (repeatable): {', '.join(enums.choices(enums.PRIORITY))}",
+        ),
+    ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="a live summary instead of lines: complaints per stage, SLA at risk and breached, consumer lag",
+        ),
+    ] = False,
     topic: Annotated[str, typer.Option(help=f"one of {', '.join(_TOPICS)}")] = "lifecycle",
     kafka: Annotated[
         str | None, typer.Option("--kafka", metavar="HOST:PORT", help="broker [default: HAQ_KAFKA_BOOTSTRAP]")
     ] = None,
 ) -> None:
-    """A live, decoded tail of the lifecycle topic (Ctrl-C stops)."""
+    """A live, decoded tail of the lifecycle topic, or a live summary (Ctrl-C stops).
+
+    --sector, --team and --priority match what earlier events said about the complaint (an
+    SlaBreached does not repeat the sector), so the topic's history is read first, silently,
+    unless --from-beginning shows it.
+    """
     from kafka.errors import KafkaError
 
-    from services.common.tail import tail
-
-    from .watch import format_line, record_to_dict, type_filter
+    from .filters import WatchFilter
+    from .flow import FlowState
+    from .stream import follow
+    from .watch import complaint_id, format_line, record_to_dict
 
     if topic not in _TOPICS:
         _fail(f"--topic: {topic!r} is not one of {', '.join(_TOPICS)}", EXIT_INVALID)
+    try:
+        wanted = WatchFilter.parse(types or [], sectors or [], teams or [], priorities or [])
+    except ValueError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    if wanted.needs_facts and topic != "lifecycle":
+        _fail("--sector, --team and --priority apply to the lifecycle topic only", EXIT_INVALID)
     settings = get_settings()
     if kafka:
         settings = settings.model_copy(update={"kafka_bootstrap": kafka})
-    wanted = type_filter(types or [])
+    if summary:
+        if topic != "lifecycle" or json_out:
+            _fail(
+                "--summary reads the lifecycle topic and draws for people (no --json, no --topic)",
+                EXIT_INVALID,
+            )
+        from .summary import run_summary
+
+        try:
+            run_summary(settings, wanted)
+        except KeyboardInterrupt:
+            return
+        return
+
+    state = FlowState()
+    replay = from_beginning or wanted.needs_facts
     try:
-        with closing(tail(settings, _TOPICS[topic], from_beginning=from_beginning)) as records:
-            for record in records:
-                if not wanted(record):
+        with closing(follow(settings, _TOPICS[topic], replay=replay)) as records:
+            for record, live in records:
+                env = record.envelope
+                if env is not None and topic == "lifecycle":
+                    state.apply(env)
+                if not (live or from_beginning):
+                    continue  # history read only to learn the complaints' facts
+                facts = state.facts.get(complaint_id(env)) if env is not None else None
+                if not wanted.matches(env, facts):
                     continue
                 if json_out:
                     typer.echo(json.dumps(record_to_dict(record), ensure_ascii=False))

@@ -10,9 +10,10 @@ multiplexed with a name prefix):
 2. the SMTP sink (`python -m services.console.smtp_sink`), saving mail under `<data dir>/mail/`;
 3. intake, routing, escalation and notifications (`python -m services.<name>`), all with the same
    environment;
+4. the ops dashboard (`python -m services.console.dashboard`) on HAQ_DASHBOARD_PORT (8090);
 
-then waits until every service answers SERVING on the standard gRPC health check and prints the
-endpoints and a copy-paste example. Ctrl-C or SIGTERM stops everything: the SMTP sink and the
+then waits until every service answers SERVING on the standard gRPC health check and the dashboard
+answers /healthz, and prints the endpoints and a copy-paste example. Ctrl-C or SIGTERM stops everything: the SMTP sink and the
 services first (they may still flush their outbox and leave their consumer groups), the broker
 last; honcho signals whole process groups and SIGKILLs whatever is left after KILL_WAIT, so no
 process and no bound port outlives this command. Exit status: 0 after Ctrl-C or SIGTERM; 1 when
@@ -36,6 +37,8 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,11 +53,13 @@ from services.common import topics
 from services.common.broker import broker_command
 from services.common.settings import SERVICES, Settings, get_settings
 
+from .dashboard.settings import DashboardSettings
 from .smtp_sink import mail_dir
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER = "broker"
 SMTP = "smtp"
+DASHBOARD = "dashboard"
 ME = "devrun"
 READY_LINE = "Haq is ready."
 STOPPED_ON_REQUEST = (130, 143)  # honcho's return codes after SIGINT / SIGTERM
@@ -88,6 +93,7 @@ def plan(settings: Settings, python: str = sys.executable) -> list[ProcessSpec]:
         ProcessSpec(BROKER, broker_command(host, port)),
         ProcessSpec(SMTP, [python, "-m", "services.console.smtp_sink"]),
         *(ProcessSpec(svc, [python, "-m", f"services.{svc}"]) for svc in SERVICES),
+        ProcessSpec(DASHBOARD, [python, "-m", "services.console.dashboard"]),
     ]
 
 
@@ -99,12 +105,14 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def ports_in_use(settings: Settings) -> list[str]:
+def ports_in_use(settings: Settings, dashboard: DashboardSettings | None = None) -> list[str]:
     """What would collide with a listener that is already there (another `make run`?)."""
+    dashboard = dashboard or DashboardSettings()
     wanted = [("broker", *broker_address(settings)), ("SMTP sink", settings.smtp_host, settings.smtp_port)]
     for svc in SERVICES:
         wanted.append((f"{svc} gRPC", settings.grpc_host, settings.grpc_port(svc)))
         wanted.append((f"{svc} HTTP", settings.http_host, settings.http_port(svc)))
+    wanted.append(("dashboard", settings.http_host, dashboard.port))
     busy = []
     for label, host, port in wanted:
         with socket.socket() as s:
@@ -134,10 +142,12 @@ def clean_data(settings: Settings, keep: bool) -> list[Path]:
     return removed
 
 
-def banner(settings: Settings) -> list[str]:
+def banner(settings: Settings, dashboard: DashboardSettings | None = None) -> list[str]:
+    dashboard = dashboard or DashboardSettings()
     host, port = broker_address(settings)
     lines = [
         READY_LINE,
+        f"  dashboard      {dashboard.url(settings.http_host)}  (live flow, SLA, queues, charts, case files)",
         f"  broker         {host}:{port}  (Kafka protocol, in memory: empty at every start)",
     ]
     for svc in SERVICES:
@@ -160,7 +170,7 @@ def banner(settings: Settings) -> list[str]:
         f"  haq submit{target} --channel email --sector healthcare --customer-email sara@example.com \\",
         "      --subject 'نوبت جراحی' --body 'نوبت جراحی من دو بار لغو شد و کسی پاسخ نمی‌دهد.'",
         f"  haq show{target} <reference> --json",
-        f"  haq watch{kafka}",
+        f"  haq watch{kafka}            (or --summary, --sector healthcare, --team …, --priority high)",
         "Ctrl-C stops everything.",
     ]
     return lines
@@ -186,9 +196,16 @@ class PlatformManager(Manager):
     broker once the others are gone (or KILL_WAIT passes, when honcho SIGKILLs what is left).
     """
 
-    def __init__(self, settings: Settings, ready_timeout: float, printer: Printer | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        ready_timeout: float,
+        printer: Printer | None = None,
+        dashboard: DashboardSettings | None = None,
+    ):
         super().__init__(printer or LockedPrinter(sys.stdout))
         self.settings = settings
+        self.dashboard = dashboard or DashboardSettings()
         self.ready_timeout = ready_timeout
         self.ready = threading.Event()
         self.failed: str | None = None
@@ -259,9 +276,10 @@ class PlatformManager(Manager):
         return True
 
     def _watch(self) -> None:
-        """Wait for every service's SERVING, print the banner, then keep watching: a process that
-        ends on its own (before or after ready) is named, and honcho stops the rest."""
-        pending = list(SERVICES)
+        """Wait for every service's SERVING (and the dashboard's /healthz), print the banner, then
+        keep watching: a process that ends on its own (before or after ready) is named, and honcho
+        stops the rest."""
+        pending = [*SERVICES, DASHBOARD]
         deadline = time.monotonic() + self.ready_timeout
         channels = {svc: grpc.insecure_channel(self.settings.grpc_target(svc)) for svc in SERVICES}
         try:
@@ -277,15 +295,19 @@ class PlatformManager(Manager):
                 if self._stopping.is_set():
                     return
                 for svc in list(pending):
-                    if self._serving(channels[svc]):
+                    if svc == DASHBOARD:
+                        if self._dashboard_up():
+                            pending.remove(svc)
+                            self.say(f"dashboard is up on {self.dashboard.url(self.settings.http_host)}")
+                    elif self._serving(channels[svc]):
                         pending.remove(svc)
                         self.say(f"{svc} is SERVING on {self.settings.grpc_target(svc)}")
-                        if not pending:
-                            self.say("\n".join(banner(self.settings)))
-                            self.ready.set()
+                    if not pending:
+                        self.say("\n".join(banner(self.settings, self.dashboard)))
+                        self.ready.set()
                 if pending and time.monotonic() > deadline:
                     self._fail(
-                        f"{', '.join(pending)} did not report SERVING on the gRPC health check within "
+                        f"{', '.join(pending)} did not report SERVING (the dashboard: answer /healthz) within "
                         f"{self.ready_timeout:g} s; the output above says why (raise --ready-timeout "
                         "if the machine is just slow)"
                     )
@@ -294,6 +316,15 @@ class PlatformManager(Manager):
         finally:
             for channel in channels.values():
                 channel.close()
+
+    def _dashboard_up(self) -> bool:
+        # /healthz answers as soon as the page server listens (even while the broker is still away).
+        url = self.dashboard.url(self.settings.http_host) + "healthz"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                return resp.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
 
     @staticmethod
     def _serving(channel: grpc.Channel) -> bool:

@@ -24,7 +24,7 @@ from tests.conftest import REPO, make_settings, settings_env
 pytestmark = pytest.mark.integration
 
 STARTED = re.compile(r"\|\s*(\S+) started \(pid=(\d+)\)")
-ALL_PROCESSES = {"broker", "smtp", *SERVICES}
+ALL_PROCESSES = {"broker", "smtp", *SERVICES, "dashboard"}
 
 
 class DevRun:
@@ -34,6 +34,7 @@ class DevRun:
         env = settings_env(settings)
         env.update(env_overrides)
         self.settings = settings
+        self.dashboard_port = int(env["HAQ_DASHBOARD_PORT"])
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "services.console.devrun", "--ready-timeout", "150"],
@@ -86,8 +87,12 @@ class DevRun:
             self.proc.wait(10)
 
 
-def all_ports(settings: Settings) -> dict[str, int]:
-    ports = {"broker": int(settings.kafka_bootstrap.rsplit(":", 1)[1]), "smtp": settings.smtp_port}
+def all_ports(settings: Settings, dashboard_port: int) -> dict[str, int]:
+    ports = {
+        "broker": int(settings.kafka_bootstrap.rsplit(":", 1)[1]),
+        "smtp": settings.smtp_port,
+        "dashboard": dashboard_port,
+    }
     for svc in SERVICES:
         ports[f"{svc} gRPC"] = settings.grpc_port(svc)
         ports[f"{svc} HTTP"] = settings.http_port(svc)
@@ -125,7 +130,11 @@ def assert_nothing_left(run: DevRun, pids: dict[str, int]) -> None:
     deadline = time.monotonic() + 10  # the kernel may take a moment to release a socket
     while time.monotonic() < deadline:
         left = [name for name, pid in pids.items() if not gone(pid)]
-        bound = [f"{name}:{port}" for name, port in all_ports(run.settings).items() if not bindable(port)]
+        bound = [
+            f"{name}:{port}"
+            for name, port in all_ports(run.settings, run.dashboard_port).items()
+            if not bindable(port)
+        ]
         if not left and not bound:
             return
         time.sleep(0.2)
@@ -145,11 +154,12 @@ def test_devrun_starts_everything_and_ctrl_c_leaves_nothing_behind(tmp_path: Pat
         run.wait_for(READY_LINE, timeout=180)
         pids = run.children()
         assert set(pids) == ALL_PROCESSES, run.output[-4000:]
-        for name, port in all_ports(settings).items():
+        for name, port in all_ports(settings, run.dashboard_port).items():
             assert listening(port), f"{name} not listening on {port}"
         assert f"gRPC {settings.grpc_target('intake')}" in run.output
         assert f"http://127.0.0.1:{settings.http_port('intake')}/v1/events" in run.output
         assert "haq submit" in run.output and "haq show" in run.output
+        assert f"dashboard      http://127.0.0.1:{run.dashboard_port}/" in run.output
         assert (data / "mail" / "earlier.eml").exists()
         assert (data / "intake.db").read_bytes()[:16] == b"SQLite format 3\x00"
         assert not (data / "routing.db-wal").exists() or (data / "routing.db-wal").read_bytes() != b"junk"

@@ -12,12 +12,13 @@ from pathlib import Path
 from services.common.broker import free_port
 from services.common.settings import SERVICES, Settings
 from services.console import devrun, smtp_sink
+from services.console.dashboard.settings import DashboardSettings
 
 
 def test_plan_starts_broker_sink_and_every_service_with_exec():
     settings = Settings(kafka_bootstrap="127.0.0.1:19999")
     specs = devrun.plan(settings, python="/venv/bin/python")
-    assert [s.name for s in specs] == ["broker", "smtp", *SERVICES]
+    assert [s.name for s in specs] == ["broker", "smtp", *SERVICES, "dashboard"]
     broker = specs[0]
     assert "tcp://127.0.0.1:19999" in broker.argv and "memory://tansu/" in broker.argv
     assert specs[1].command == "exec /venv/bin/python -m services.console.smtp_sink"
@@ -61,7 +62,8 @@ def test_ports_in_use_names_the_listener():
             **{f"{s}_grpc_port": free_port() for s in SERVICES if s != "intake"},
             **{f"{s}_http_port": free_port() for s in SERVICES},
         )
-        assert devrun.ports_in_use(settings) == [f"127.0.0.1:{port} (intake gRPC)"]
+        dashboard = DashboardSettings(port=free_port())
+        assert devrun.ports_in_use(settings, dashboard) == [f"127.0.0.1:{port} (intake gRPC)"]
 
 
 def test_banner_lists_every_endpoint_and_a_runnable_example():
@@ -71,6 +73,8 @@ def test_banner_lists_every_endpoint_and_a_runnable_example():
     for svc in SERVICES:
         assert f"gRPC {Settings().grpc_target(svc)}" in default
     assert "haq submit --channel email" in default and "--intake" not in default
+    assert "dashboard      http://127.0.0.1:8090/" in default
+    assert "http://127.0.0.1:9000/" in "\n".join(devrun.banner(Settings(), DashboardSettings(port=9000)))
     moved = "\n".join(devrun.banner(Settings(intake_grpc_port=6001, kafka_bootstrap="127.0.0.1:6000")))
     assert "haq submit --intake 127.0.0.1:6001" in moved and "haq watch --kafka 127.0.0.1:6000" in moved
 

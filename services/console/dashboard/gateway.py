@@ -1,0 +1,68 @@
+"""The dashboard's gRPC calls: every one has a deadline and the same call metadata.
+
+`call_metadata` is the one place a bearer token is attached (HAQ_DASHBOARD_GRPC_TOKEN), so when the
+services check tokens only the dashboard's settings change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from services.common.pb.haq.v1 import intake_pb2, intake_pb2_grpc, routing_pb2, routing_pb2_grpc
+from services.common.settings import Settings
+
+from .settings import DashboardSettings
+
+
+@dataclass(frozen=True)
+class GatewayError(Exception):
+    """A failed call, worded for a page: which service, and what its status means."""
+
+    service: str
+    code: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.code} {self.detail}".strip()
+
+
+def call_metadata(dashboard: DashboardSettings) -> tuple[tuple[str, str], ...]:
+    if dashboard.grpc_token:
+        return (("authorization", f"Bearer {dashboard.grpc_token}"),)
+    return ()
+
+
+class Gateway:
+    """Async stubs of intake and routing on long-lived channels."""
+
+    def __init__(self, settings: Settings, dashboard: DashboardSettings):
+        self.timeout = dashboard.grpc_timeout_s
+        self.metadata = call_metadata(dashboard)
+        self.tenant = settings.tenant
+        self._intake_channel = grpc.aio.insecure_channel(settings.grpc_target("intake"))
+        self._routing_channel = grpc.aio.insecure_channel(settings.grpc_target("routing"))
+        self.intake = intake_pb2_grpc.IntakeServiceStub(self._intake_channel)
+        self.routing = routing_pb2_grpc.RoutingAdminStub(self._routing_channel)
+
+    async def case_file(self, complaint: str) -> intake_pb2.CaseFile:
+        """The case file by id or reference; GatewayError NOT_FOUND when intake does not know it."""
+        request = intake_pb2.GetComplaintRequest(complaint=complaint, tenant=self.tenant)
+        return await self._call("intake", self.intake.GetComplaint, request)
+
+    async def teams(self) -> list[routing_pb2.Team]:
+        response = await self._call(
+            "routing", self.routing.ListTeams, routing_pb2.ListTeamsRequest(tenant=self.tenant)
+        )
+        return list(response.teams)
+
+    async def _call(self, service: str, method, request):  # noqa: ANN001 (any unary stub method)
+        try:
+            return await method(request, timeout=self.timeout, metadata=self.metadata)
+        except grpc.aio.AioRpcError as err:
+            raise GatewayError(service, err.code().name, err.details() or "") from err
+
+    async def close(self) -> None:
+        await self._intake_channel.close()
+        await self._routing_channel.close()
