@@ -19,7 +19,8 @@ from typing import Any
 import grpc
 import jwt
 
-ROLES = ("integration", "agent", "team_lead", "ops", "admin")
+# `service` is internal: the token one Haq process mints (from the shared secret) to call another.
+ROLES = ("integration", "agent", "team_lead", "ops", "admin", "service")
 ALL_ROLES = frozenset(ROLES)
 STAFF = frozenset({"agent", "team_lead", "ops", "admin"})
 ISSUER = "haq"
@@ -36,11 +37,15 @@ class Principal:
     def has_any(self, roles: Iterable[str]) -> bool:
         return bool(self.roles & set(roles))
 
+    def sees_whole_tenant(self) -> bool:
+        """Ops, admins and services see the whole tenant; team leads too when the token names no team."""
+        return bool(self.roles & {"ops", "admin", "service"}) or (
+            "team_lead" in self.roles and not self.teams
+        )
+
     def sees_team(self, team: str) -> bool:
-        """Agents see their own teams' complaints; leads, ops and admins their whole tenant."""
-        if self.roles & {"team_lead", "ops", "admin"}:
-            return True
-        return team in self.teams
+        """Agents (and team leads) see their own teams' complaints, the others the whole tenant."""
+        return self.sees_whole_tenant() or team in self.teams
 
 
 class AuthError(Exception):

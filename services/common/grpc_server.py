@@ -1,7 +1,9 @@
-"""gRPC server bootstrap: every server gets standard health checking and reflection."""
+"""gRPC server bootstrap: every server gets standard health checking and reflection, tracing and,
+when a secret is set (HAQ_AUTH_SECRET), token checks by the central policy (`auth_policy`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from typing import Any, NoReturn
@@ -10,7 +12,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from .auth import AuthInterceptor
+from .auth_policy import ADMIN_ONLY, POLICY
 from .tracing import grpc_server_interceptors
+
+log = logging.getLogger(__name__)
 
 
 class GrpcServer:
@@ -20,10 +26,24 @@ class GrpcServer:
         port: int,
         registrations: Sequence[tuple[Callable[[Any, grpc.Server], None], Any, str]],
         max_workers: int = 16,
+        auth_secret: str = "",
     ):
-        """registrations: (add_XServicer_to_server, servicer, full service name)."""
+        """registrations: (add_XServicer_to_server, servicer, full service name). auth_secret:
+        check every call's bearer token (health and reflection stay open); empty = auth off."""
+        interceptors = list(grpc_server_interceptors())
+        if auth_secret:
+            # After tracing: a refused call is still traced, and the handler sees the principal.
+            interceptors.append(AuthInterceptor(auth_secret, POLICY, ADMIN_ONLY))
+        else:
+            log.warning(
+                "AUTHENTICATION IS OFF: HAQ_AUTH_SECRET is not set, so gRPC on %s:%s accepts every "
+                "call without a token. Production must set HAQ_AUTH_SECRET.",
+                host,
+                port,
+            )
+        self.auth_enabled = bool(auth_secret)
         self.server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=grpc_server_interceptors()
+            futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=interceptors
         )
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

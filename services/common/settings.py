@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     log_level: str = "info"
     tenant: str = "default"
 
+    # Authentication: the HS256 secret that signs every token (services.common.auth). Set, every
+    # gRPC API and the HTTP CloudEvents endpoint demand a token; empty, auth is off (the embedded
+    # default, for a single service in tests) and each service warns loudly at start.
+    # Production must set it (long and random), the same in every service and the dashboard.
+    auth_secret: str = ""
+
     # Databases: one per service. Empty means SQLite under data_dir.
     intake_database_url: str = ""
     routing_database_url: str = ""
@@ -78,6 +84,15 @@ class Settings(BaseSettings):
 
     # Routing: the seeded directory of teams and agents.
     directory_file: Path = Path(__file__).resolve().parents[1] / "routing" / "seed" / "directory.yaml"
+
+    def service_token(self) -> str | None:
+        """The token this process sends when it calls another Haq service (None when auth is off)."""
+        if not self.auth_secret:
+            return None
+        from .auth import mint_token
+
+        # Minted once per process start; a year outlives any deployment's restart cycle.
+        return mint_token(self.auth_secret, "haq-service", self.tenant, ["service"], ttl_s=365 * 24 * 3600)
 
     def database_url(self, service: str) -> str:
         url = getattr(self, f"{service}_database_url")

@@ -25,6 +25,7 @@ from services.common.pb.haq.v1 import (
     intake_pb2_grpc,
 )
 from services.common.settings import get_settings
+from services.console.tokens import cli_channel
 
 app = typer.Typer(help="escalation commands", no_args_is_help=True)
 
@@ -65,7 +66,7 @@ def _exit_for(err: grpc.RpcError, what: str, target: str, timeout: float) -> NoR
 @contextmanager
 def _channel(service: str, override: str | None, timeout: float) -> Iterator[grpc.Channel]:
     target = override or get_settings().grpc_target(service)
-    with grpc.insecure_channel(target) as channel:
+    with cli_channel(target) as channel:
         try:
             yield channel
         except grpc.RpcError as err:

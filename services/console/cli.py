@@ -3,6 +3,9 @@
 Addresses come from the HAQ_* settings (the same defaults `make run` uses); `--intake HOST:PORT`
 and `--kafka HOST:PORT` point a command elsewhere. Every gRPC call has a deadline (`--timeout`).
 
+Calls carry a bearer token when one is found: `--token`, else HAQ_TOKEN, else the developer token
+`make run` writes to `<data dir>/tokens/developer.token` (services/console/tokens.py).
+
 Exit codes: 0 done; 1 any other failure; 2 invalid input (refused by the CLI or by intake with
 INVALID_ARGUMENT, the field named on stderr); 3 not found; 4 intake or the broker not reachable.
 """
@@ -26,6 +29,7 @@ from services.common.settings import Settings, get_settings
 
 from . import enums
 from .drafts import DraftFlags, DraftInputError, build_draft, parse_social, read_json
+from .tokens import cli_channel, use_token
 from .views import (
     case_file_to_dict,
     customer_complaints_to_dict,
@@ -60,6 +64,21 @@ TimeoutOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
 TenantOption = Annotated[str, typer.Option("--tenant", help="tenant [default: intake's default tenant]")]
+
+
+@app.callback()
+def _options(
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="JWT",
+            help="bearer token for the gRPC calls [default: HAQ_TOKEN, else <data dir>/tokens/developer.token]",
+        ),
+    ] = None,
+) -> None:
+    """Haq: submit and inspect complaints, and watch the complaint lifecycle live."""
+    use_token(token)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -100,7 +119,7 @@ def rpc_error_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
 
 @contextmanager
 def intake_stub(target: str, timeout: float) -> Iterator[intake_pb2_grpc.IntakeServiceStub]:
-    with grpc.insecure_channel(target) as channel:
+    with cli_channel(target) as channel:
         try:
             yield intake_pb2_grpc.IntakeServiceStub(channel)
         except grpc.RpcError as err:
@@ -420,6 +439,32 @@ def watch(
         return
     except (KafkaError, RuntimeError) as exc:
         _fail(f"cannot read {_TOPICS[topic]} from {settings.kafka_bootstrap}: {exc}", EXIT_UNREACHABLE)
+
+
+@app.command("mint-token")
+def mint_token_command(
+    subject: Annotated[str, typer.Option(help="who the token speaks for, e.g. an agent id")],
+    role: Annotated[list[str], typer.Option(help="repeatable: integration, agent, team_lead, ops, admin")],
+    team: Annotated[
+        list[str] | None, typer.Option(help="repeatable: the teams of an agent or team lead")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="[default: HAQ_TENANT]")] = None,
+    days: Annotated[int, typer.Option(min=1, help="validity")] = 30,
+) -> None:
+    """Print a token signed with HAQ_AUTH_SECRET (operators issue staff and integration tokens so)."""
+    from services.common.auth import mint_token
+
+    settings = get_settings()
+    if not settings.auth_secret:
+        _fail("HAQ_AUTH_SECRET is not set: there is nothing to sign tokens with", EXIT_INVALID)
+    try:
+        typer.echo(
+            mint_token(
+                settings.auth_secret, subject, tenant or settings.tenant, role, team or (), ttl_s=days * 86400
+            )
+        )
+    except ValueError as exc:
+        _fail(str(exc), EXIT_INVALID)
 
 
 def _register_subcommands() -> None:

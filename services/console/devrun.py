@@ -19,6 +19,11 @@ last; honcho signals whole process groups and SIGKILLs whatever is left after KI
 process and no bound port outlives this command. Exit status: 0 after Ctrl-C or SIGTERM; 1 when
 something did not come up or ended on its own (a line starting "FAILED:" says which and why).
 
+Auth: every run signs its tokens with a fresh random secret (HAQ_AUTH_SECRET, passed to every
+child; an HAQ_AUTH_SECRET already set is kept), mints one development token per role into
+`<data dir>/tokens/<name>.token` (services/console/tokens.py) and prints how to use them. The
+dashboard calls the services with the ops token; the `haq` CLI finds the developer token itself.
+
 Data: the SQLite databases live in HAQ_DATA_DIR (`var/`). The local broker keeps everything in
 memory, so each run starts with empty topics; databases from a previous run would still hold
 outbox rows, processed-event markers and case files that refer to events and offsets the new broker
@@ -32,6 +37,7 @@ import argparse
 import importlib.util
 import multiprocessing
 import os
+import secrets
 import shlex
 import socket
 import sys
@@ -55,6 +61,7 @@ from services.common.settings import SERVICES, Settings, get_settings
 
 from .dashboard.settings import DashboardSettings
 from .smtp_sink import mail_dir
+from .tokens import DASHBOARD_LOGIN, DEV_TOKENS, read_token, tokens_dir, write_dev_tokens
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER = "broker"
@@ -102,7 +109,38 @@ def child_env(settings: Settings) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     # Children run with cwd=REPO; pin the data dir so a relative one means the same folder.
     env["HAQ_DATA_DIR"] = str(settings.data_dir.resolve())
+    if settings.auth_secret:
+        env["HAQ_AUTH_SECRET"] = settings.auth_secret
+        ops = tokens_dir(settings) / f"{DASHBOARD_LOGIN}.token"
+        if ops.is_file() and not env.get("HAQ_DASHBOARD_GRPC_TOKEN"):
+            env["HAQ_DASHBOARD_GRPC_TOKEN"] = read_token(ops)  # the dashboard reads as ops
     return env
+
+
+def with_dev_secret(settings: Settings) -> Settings:
+    """The settings with a fresh random auth secret, unless one is configured."""
+    if settings.auth_secret:
+        return settings
+    return settings.model_copy(update={"auth_secret": secrets.token_urlsafe(32)})
+
+
+def token_lines(settings: Settings, dashboard: DashboardSettings) -> list[str]:
+    """How to use the development tokens: one line each, and the dashboard's login URL."""
+    if not settings.auth_secret:
+        return []
+    folder = tokens_dir(settings)
+    lines = [f"Auth is on; development tokens in {folder} (valid for this run only):"]
+    for spec in DEV_TOKENS:
+        path = folder / f"{spec.name}.token"
+        lines.append(f"  {spec.name:<12} {path}  ({spec.use})")
+    lines += [
+        f'  use one:     haq --token "$(cat {folder}/agent.token)" case queue --agent reza.karimi',
+        f'               curl -H "authorization: Bearer $(cat {folder}/integration.token)" …/v1/events',
+    ]
+    ops = folder / f"{DASHBOARD_LOGIN}.token"
+    if ops.is_file():
+        lines.append(f"  dashboard login: {dashboard.url(settings.http_host)}?token={read_token(ops)}")
+    return lines
 
 
 def ports_in_use(settings: Settings, dashboard: DashboardSettings | None = None) -> list[str]:
@@ -157,7 +195,8 @@ def banner(settings: Settings, dashboard: DashboardSettings | None = None) -> li
     lines += [
         f"  SMTP sink      {settings.smtp_host}:{settings.smtp_port}  mail saved in {mail_dir(settings)}",
         f"  data           {settings.data_dir.resolve()}  (SQLite; cleared at start unless HAQ_KEEP_DATA=1)",
-        "Try it from another shell:",
+        *token_lines(settings, dashboard),
+        "Try it from another shell (haq finds the developer token by itself):",
     ]
     # The other shell may not have this one's HAQ_* variables: name any address that is not a default.
     defaults = Settings.model_construct()
@@ -401,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait for every service to report SERVING (default %(default)s)",
     )
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = with_dev_secret(get_settings())
 
     missing = missing_services()
     if missing:
@@ -416,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     keep = os.environ.get("HAQ_KEEP_DATA", "") in ("1", "true", "yes")
     removed = clean_data(settings, keep)
+    write_dev_tokens(settings)
 
     manager = PlatformManager(settings, args.ready_timeout)
     manager.add_processes(plan(settings), child_env(settings))

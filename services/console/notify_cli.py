@@ -20,6 +20,7 @@ from google.protobuf.json_format import MessageToDict
 
 from services.common.pb.haq.v1 import notifications_pb2, notifications_pb2_grpc
 from services.common.settings import get_settings
+from services.console.tokens import cli_channel
 
 app = typer.Typer(help="notifications commands", no_args_is_help=True)
 
@@ -64,7 +65,7 @@ def _rpc_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
 @contextmanager
 def _stub(override: str | None, timeout: float) -> Iterator[notifications_pb2_grpc.NotificationAdminStub]:
     target = override or get_settings().grpc_target("notifications")
-    with grpc.insecure_channel(target) as channel:
+    with cli_channel(target) as channel:
         try:
             yield notifications_pb2_grpc.NotificationAdminStub(channel)
         except grpc.RpcError as err:

@@ -22,6 +22,7 @@ from google.protobuf.json_format import MessageToDict
 
 from services.common.pb.haq.v1 import complaint_pb2, routing_pb2, routing_pb2_grpc
 from services.common.settings import get_settings
+from services.console.tokens import cli_channel
 
 app = typer.Typer(help="routing commands", no_args_is_help=True)
 
@@ -74,7 +75,7 @@ def _rpc_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
 @contextmanager
 def _stub(target: str | None, timeout: float) -> Iterator[routing_pb2_grpc.RoutingAdminStub]:
     address = target or get_settings().grpc_target("routing")
-    with grpc.insecure_channel(address) as channel:
+    with cli_channel(address) as channel:
         try:
             yield routing_pb2_grpc.RoutingAdminStub(channel)
         except grpc.RpcError as err:

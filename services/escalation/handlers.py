@@ -175,6 +175,8 @@ class EscalationHandlers:
         if received_at is None:
             received_at = from_timestamp(complaint.received_at) or utc(envelope.time)
             facts.received_at, facts.received_event_id = received_at, envelope.id
+        if complaint.tenant and not facts.tenant:
+            facts.tenant = complaint.tenant
         case = self._load(session, cid)
         if case is not None and record_receipt(case, received_at):
             save_case(session, case)

@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
 from services.common.broker import free_port
@@ -91,11 +90,12 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
 def test_a_new_complaint_appears_live_and_its_case_file_opens(platform_with_dashboard, browser):
     platform, url = platform_with_dashboard
     wait = WebDriverWait(browser, 60, poll_frequency=0.2)
-    browser.get(url + "/")
+    # Sign in once with the ops token (?token= goes into a cookie); every later page carries it.
+    browser.get(url + "/?token=" + platform.token("ops"))
     wait.until(lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live")
     browser.execute_script("window.haqNotReloaded = true;")  # gone if the page reloads
 
-    stub = intake_pb2_grpc.IntakeServiceStub(grpc.insecure_channel(platform.settings.grpc_target("intake")))
+    stub = intake_pb2_grpc.IntakeServiceStub(platform.channel("intake"))
     resp = stub.SubmitComplaint(
         intake_pb2.SubmitComplaintRequest(
             draft=c.ComplaintDraft(

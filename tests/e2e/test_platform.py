@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from services.common.auth import authorized_channel
 from services.common.broker import free_port
 from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.pb.haq.v1 import intake_pb2, intake_pb2_grpc
@@ -54,6 +55,13 @@ class Platform:
     def wait_ready(self, timeout: float = 180) -> None:
         if not self.ready.wait(timeout):
             raise AssertionError("platform not ready:\n" + "".join(self.output[-80:]))
+
+    def token(self, name: str = "developer") -> str:
+        """A development token `make run` wrote for this run (auth is on under devrun)."""
+        return (self.settings.data_dir / "tokens" / f"{name}.token").read_text().strip()
+
+    def channel(self, service: str, token: str = "developer") -> grpc.Channel:
+        return authorized_channel(self.settings.grpc_target(service), self.token(token))
 
     def ports(self) -> list[int]:
         s = self.settings
@@ -96,7 +104,7 @@ def haq(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_complaint_flows_through_every_service(platform: Platform):
-    stub = intake_pb2_grpc.IntakeServiceStub(grpc.insecure_channel(platform.settings.grpc_target("intake")))
+    stub = intake_pb2_grpc.IntakeServiceStub(platform.channel("intake"))
     submitted_at = time.monotonic()
     resp = stub.SubmitComplaint(
         intake_pb2.SubmitComplaintRequest(
@@ -243,7 +251,7 @@ def test_one_trace_follows_a_complaint_across_every_service(tmp_path: Path):
     }
     try:
         p.wait_ready()
-        stub = intake_pb2_grpc.IntakeServiceStub(grpc.insecure_channel(p.settings.grpc_target("intake")))
+        stub = intake_pb2_grpc.IntakeServiceStub(p.channel("intake"))
         stub.SubmitComplaint(
             intake_pb2.SubmitComplaintRequest(
                 draft=c.ComplaintDraft(

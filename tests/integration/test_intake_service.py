@@ -301,6 +301,20 @@ def test_http_cloudevents_endpoint_binary_and_structured_modes(settings, start_s
     assert status == 400 and err["field"] == "data.customer"
     status, err = post(url, b"{not json", {"content-type": "application/cloudevents+json"})
     assert status == 400 and err["field"] == "event"
+    status, err = post(
+        url,
+        json.dumps(
+            {
+                "specversion": "1.0",
+                "id": f"fu-unknown-{run}",
+                "source": "helpdesk/webhook",
+                "type": "haq.complaint.followup.v1",
+                "data": {"complaint": "HQ-0000-00", "body": "Any news?"},
+            }
+        ).encode(),
+        {"content-type": "application/cloudevents+json"},
+    )
+    assert status == 400 and err["field"] == "data.complaint"
 
     events = received_for(settings, body["complaint_id"], until_type="haq.v1.CustomerFollowedUp")
     assert [r.envelope.type for r in events] == ["haq.v1.ComplaintReceived", "haq.v1.CustomerFollowedUp"]

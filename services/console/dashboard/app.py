@@ -2,8 +2,8 @@
 
 Pages: / (live flow), /sla (at-risk and breached clocks), /queues (teams, duty owners, load),
 /charts, /complaints/{id or reference} (the case file). JSON: /api/summary; the event stream:
-/events. Every page and endpoint except /healthz and /static passes `access_check` (one place for
-authentication when it arrives; today everyone on the listen address may look).
+/events. Every page and endpoint except /healthz, /static and /login passes `access_check`: with
+HAQ_AUTH_SECRET set, a staff token (access.py); without it, everyone on the listen address may look.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from services.common.settings import Settings
 from .. import enums
 from ..flow import STAGES, FlowEvent, FlowState, iso
 from ..views import case_file_to_dict
+from .access import login_routes, token_check
 from .feed import LifecycleFeed
 from .gateway import Gateway, GatewayError
 from .settings import DashboardSettings
@@ -273,8 +274,10 @@ async def events(request: web.Request) -> web.StreamResponse:
 def create_app(
     settings: Settings,
     dashboard: DashboardSettings,
-    access_check: Callable[[web.Request], Awaitable[None]] = allow_everyone,
+    access_check: Callable[[web.Request], Awaitable[None]] | None = None,
 ) -> web.Application:
+    if access_check is None:
+        access_check = token_check(settings.auth_secret) if settings.auth_secret else allow_everyone
     app = web.Application(middlewares=[access_middleware])
     app[TEMPLATES] = _templates()
     app[ACCESS_CHECK] = access_check
@@ -304,4 +307,6 @@ def create_app(
     app.router.add_get("/events", events)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", HERE / "static")
+    if settings.auth_secret:
+        app.router.add_routes(login_routes(settings.auth_secret))
     return app

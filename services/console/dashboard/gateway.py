@@ -1,7 +1,7 @@
 """The dashboard's gRPC calls: every one has a deadline and the same call metadata.
 
-`call_metadata` is the one place a bearer token is attached (HAQ_DASHBOARD_GRPC_TOKEN), so when the
-services check tokens only the dashboard's settings change.
+`call_metadata` is the one place a bearer token is attached: HAQ_DASHBOARD_GRPC_TOKEN, else an ops
+token minted from HAQ_AUTH_SECRET (access.grpc_token), else none when auth is off.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import grpc
 from services.common.pb.haq.v1 import intake_pb2, intake_pb2_grpc, routing_pb2, routing_pb2_grpc
 from services.common.settings import Settings
 
+from .access import grpc_token
 from .settings import DashboardSettings
 
 
@@ -28,10 +29,8 @@ class GatewayError(Exception):
         return f"{self.service}: {self.code} {self.detail}".strip()
 
 
-def call_metadata(dashboard: DashboardSettings) -> tuple[tuple[str, str], ...]:
-    if dashboard.grpc_token:
-        return (("authorization", f"Bearer {dashboard.grpc_token}"),)
-    return ()
+def call_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),) if token else ()
 
 
 class Gateway:
@@ -39,7 +38,7 @@ class Gateway:
 
     def __init__(self, settings: Settings, dashboard: DashboardSettings):
         self.timeout = dashboard.grpc_timeout_s
-        self.metadata = call_metadata(dashboard)
+        self.metadata = call_metadata(grpc_token(settings, dashboard))
         self.tenant = settings.tenant
         self._intake_channel = grpc.aio.insecure_channel(settings.grpc_target("intake"))
         self._routing_channel = grpc.aio.insecure_channel(settings.grpc_target("routing"))

@@ -10,8 +10,8 @@ class DashboardSettings(BaseSettings):
 
     port: int = 8090  # HAQ_DASHBOARD_PORT; the host is the shared HAQ_HTTP_HOST
     grpc_timeout_s: float = 3.0  # deadline of every gRPC call the pages make
-    # Sent as "authorization: Bearer <token>" on every gRPC call when set (services that check
-    # tokens need it; today none does).
+    # Sent as "authorization: Bearer <token>" on every gRPC call; unset, an ops token is minted from
+    # HAQ_AUTH_SECRET when auth is on (see access.grpc_token).
     grpc_token: str = ""
     # Replay the lifecycle topic from its beginning at start, so counts and lists cover history.
     replay: bool = True

@@ -91,6 +91,8 @@ class ComplaintFactsRow(SQLModel, table=True):
     complaint_id: str = Field(primary_key=True)
     received_at: datetime | None = Field(default=None, sa_type=_TS)
     received_event_id: str = ""
+    # The complaint's tenant (from ComplaintReceived): scopes every query a caller makes.
+    tenant: str = Field(default="", index=True)
     acknowledged_at: datetime | None = Field(default=None, sa_type=_TS)
 
 
@@ -349,7 +351,12 @@ def _listing(rows: list[ClockRow]) -> list[ClockListing]:
 
 
 def at_risk(
-    session: Session, at: datetime, team: str = "", sector: str = "", limit: int = 100
+    session: Session,
+    at: datetime,
+    team: str = "",
+    sector: str = "",
+    limit: int = 100,
+    scope: Scope | None = None,
 ) -> list[ClockListing]:
     """Running clocks past their warning point, not breached yet."""
     query = select(ClockRow).where(
@@ -358,29 +365,63 @@ def at_risk(
         col(ClockRow.warn_at) <= at,
     )
     return _listing(
-        list(session.exec(_filtered(query, team, sector).order_by(col(ClockRow.due_at)).limit(limit)))
+        list(session.exec(_filtered(query, team, sector, scope).order_by(col(ClockRow.due_at)).limit(limit)))
     )
 
 
-def breached(session: Session, team: str = "", sector: str = "", limit: int = 100) -> list[ClockListing]:
+def breached(
+    session: Session, team: str = "", sector: str = "", limit: int = 100, scope: Scope | None = None
+) -> list[ClockListing]:
     """Breached clocks whose work is still not done."""
     query = select(ClockRow).where(
         ClockRow.state == ClockState.BREACHED.value, col(ClockRow.stopped_at).is_(None)
     )
     return _listing(
-        list(session.exec(_filtered(query, team, sector).order_by(col(ClockRow.due_at)).limit(limit)))
+        list(session.exec(_filtered(query, team, sector, scope).order_by(col(ClockRow.due_at)).limit(limit)))
     )
 
 
-def _filtered(query: Any, team: str, sector: str) -> Any:
+@dataclass(frozen=True)
+class Scope:
+    """Whose clocks a query may return: one tenant (its complaints, and those whose tenant is not
+    known yet when it is the default tenant) and, for agents, their teams (None = every team)."""
+
+    tenant: str
+    default_tenant: str
+    teams: frozenset[str] | None = None
+
+    def tenants(self) -> list[str]:
+        return [self.tenant, ""] if self.tenant == self.default_tenant else [self.tenant]
+
+
+def _scoped(query: Any, scope: Scope | None) -> Any:
+    if scope is None:
+        return query
+    in_tenant = select(ComplaintFactsRow.complaint_id).where(
+        col(ComplaintFactsRow.tenant).in_(scope.tenants())
+    )
+    query = query.where(col(ClockRow.complaint_id).in_(in_tenant))
+    if scope.teams is not None:
+        query = query.where(col(ClockRow.team).in_(sorted(scope.teams)))
+    return query
+
+
+def _filtered(query: Any, team: str, sector: str, scope: Scope | None = None) -> Any:
     if team:
         query = query.where(ClockRow.team == team)
     if sector:
         query = query.where(ClockRow.sector == sector)
-    return query
+    return _scoped(query, scope)
 
 
-def compliance(session: Session, since: datetime | None = None) -> list[tuple[str, str, str, int, int]]:
+def case_tenant(session: Session, complaint_id: str, default_tenant: str) -> str:
+    facts = session.get(ComplaintFactsRow, complaint_id)
+    return (facts.tenant if facts is not None else "") or default_tenant
+
+
+def compliance(
+    session: Session, since: datetime | None = None, scope: Scope | None = None
+) -> list[tuple[str, str, str, int, int]]:
     """(sector, team, clock, met, breached) over finished and breached clocks."""
     query = select(
         ClockRow.sector,
@@ -391,6 +432,7 @@ def compliance(session: Session, since: datetime | None = None) -> list[tuple[st
     ).where(col(ClockRow.state).in_([ClockState.MET.value, ClockState.BREACHED.value]))
     if since is not None:
         query = query.where(col(ClockRow.started_at) >= since)
+    query = _scoped(query, scope)
     query = query.group_by(ClockRow.sector, ClockRow.team, ClockRow.name).order_by(
         ClockRow.sector, ClockRow.team, ClockRow.name
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 import yaml
 
+from services.common.auth import authorized_channel
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
 
 from ..domain import Calendars, Ladder
@@ -66,12 +67,14 @@ class RoutingDirectory:
         deadline_s: float = 2.0,
         tenant: str = "default",
         monotonic: Callable[[], float] = time.monotonic,
+        token: str | None = None,
     ):
         self.target = target
         self.fallback = fallback or StaticDirectory()
         self.ttl_s = ttl_s
         self.deadline_s = deadline_s
         self.tenant = tenant
+        self.token = token  # the service token, when routing checks tokens
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._ladders: dict[str, Ladder] = {}
@@ -81,7 +84,7 @@ class RoutingDirectory:
 
     def _refresh(self) -> None:
         if self._channel is None:
-            self._channel = grpc.insecure_channel(self.target)
+            self._channel = authorized_channel(self.target, self.token)
         stub = routing_pb2_grpc.RoutingAdminStub(self._channel)
         try:
             resp = stub.ListTeams(routing_pb2.ListTeamsRequest(tenant=self.tenant), timeout=self.deadline_s)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from services.common.auth import authorized_channel
 from services.common.pb.haq.v1 import notifications_pb2, notifications_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,13 @@ class GuardVerdict:
 
 
 class ResponseGuard:
-    def __init__(self, target: str, deadline_s: float = 2.0, tenant: str = "default"):
+    def __init__(
+        self, target: str, deadline_s: float = 2.0, tenant: str = "default", token: str | None = None
+    ):
         self.target = target
         self.deadline_s = deadline_s
         self.tenant = tenant
-        self._channel = grpc.insecure_channel(target)
+        self._channel = authorized_channel(target, token)  # token: the service token when auth is on
 
     def check(self, body: str, language: str = "") -> GuardVerdict:
         stub = notifications_pb2_grpc.NotificationAdminStub(self._channel)

@@ -1,5 +1,10 @@
 """SlaService and CaseService: the clocks escalation keeps, and agent actions on a case.
-Validation and status codes here; the domain decides."""
+Validation and status codes here; the domain decides.
+
+Scoping (services/common/auth_policy.py): each case's tenant is the one its ComplaintReceived
+named. Another tenant's case, or a case outside an agent's teams (its team, or the team a transfer
+is offered to), is NOT_FOUND; lists only hold the caller's tenant (and an agent's teams). An agent
+acting, or listing a queue, in another agent's name is PERMISSION_DENIED."""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import grpc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common.auth import current_principal
+from services.common.auth_policy import can_see, may_act_as, tenant_scope
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import escalation_pb2, escalation_pb2_grpc
 
@@ -40,6 +47,37 @@ from ..domain import (
 from ..handlers import ActionResult, Binder, CaseActions, CaseNotFound, GuardBlocked, clocks_view
 
 DEFAULT_LIMIT = 100
+
+
+def caller_scope(default_tenant: str) -> db.Scope | None:
+    """The clocks the caller may list: None without auth (or for a service), else their tenant
+    and, for agents, their teams."""
+    principal = current_principal()
+    if principal is None or "service" in principal.roles:
+        return None
+    teams = None if principal.sees_whole_tenant() else principal.teams
+    return db.Scope(tenant_scope("", default_tenant), default_tenant, teams)
+
+
+def visible_case(engine: Engine, complaint_id: str, default_tenant: str) -> bool:
+    """May the caller see this case? True for a complaint escalation does not know (its own
+    NOT_FOUND follows). An agent sees the cases of their teams, one offered to a team of theirs,
+    and any case they own or are offered."""
+    principal = current_principal()
+    if principal is None:
+        return True
+    with Session(engine) as session:
+        case = db.load_case(session, complaint_id)
+        facts = db.get_facts(session, complaint_id)
+        tenant = db.case_tenant(session, complaint_id, default_tenant)
+    if case is None and facts is None:
+        return True
+    if case is None:  # received, not routed yet
+        return can_see(tenant, "")
+    teams = [case.team] + ([case.transfer.to_team] if case.transfer else [])
+    if any(can_see(tenant, team) for team in teams):
+        return True
+    return principal.tenant == tenant and principal.subject in (case.owner, case.offered_to)
 
 
 def _not_found(context: grpc.ServicerContext, complaint_id: str) -> NoReturn:
@@ -71,10 +109,17 @@ def detail_pb(case: Case | None, clock: SlaClock, now: datetime) -> escalation_p
 
 
 class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
-    def __init__(self, engine: Engine, clock: Clock | None = None, binder: Binder | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock | None = None,
+        binder: Binder | None = None,
+        default_tenant: str = "default",
+    ):
         from ..domain import SystemClock
 
         self.engine = engine
+        self.default_tenant = default_tenant
         self.clock = clock or SystemClock()
         self.binder = binder or Binder()
 
@@ -82,6 +127,8 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
         self, request: escalation_pb2.GetClocksRequest, context: grpc.ServicerContext
     ) -> escalation_pb2.GetClocksResponse:
         complaint_id = _complaint_id(request, context)
+        if not visible_case(self.engine, complaint_id, self.default_tenant):
+            _not_found(context, complaint_id)
         view = clocks_view(self.engine, complaint_id, self.binder)
         if view is None:
             _not_found(context, complaint_id)
@@ -124,7 +171,12 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
             abort_invalid(context, "limit", "must not be negative")
         with Session(self.engine) as session:
             found = db.at_risk(
-                session, self.clock.now(), request.team, request.sector, request.limit or DEFAULT_LIMIT
+                session,
+                self.clock.now(),
+                request.team,
+                request.sector,
+                request.limit or DEFAULT_LIMIT,
+                scope=caller_scope(self.default_tenant),
             )
         return self._entries(found)
 
@@ -132,7 +184,13 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
         if request.limit < 0:
             abort_invalid(context, "limit", "must not be negative")
         with Session(self.engine) as session:
-            found = db.breached(session, request.team, request.sector, request.limit or DEFAULT_LIMIT)
+            found = db.breached(
+                session,
+                request.team,
+                request.sector,
+                request.limit or DEFAULT_LIMIT,
+                scope=caller_scope(self.default_tenant),
+            )
         return self._entries(found)
 
     def GetCompliance(
@@ -140,7 +198,7 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
     ) -> Any:
         since = from_timestamp(request.since) if request.HasField("since") else None
         with Session(self.engine) as session:
-            rows = db.compliance(session, since)
+            rows = db.compliance(session, since, scope=caller_scope(self.default_tenant))
         return escalation_pb2.GetComplianceResponse(
             rows=[
                 escalation_pb2.ComplianceRow(
@@ -170,13 +228,19 @@ def _reply(result: ActionResult, transfer_id: str = "") -> escalation_pb2.CaseRe
 
 
 class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
-    def __init__(self, actions: CaseActions):
+    def __init__(self, actions: CaseActions, default_tenant: str = "default"):
         self.actions = actions
+        self.default_tenant = default_tenant
 
     def _run(
         self, request: Any, context: grpc.ServicerContext, action: Callable[[Case, datetime], Any]
     ) -> ActionResult:
         complaint_id = _complaint_id(request, context)
+        if not visible_case(self.actions.engine, complaint_id, self.default_tenant):
+            _not_found(context, complaint_id)
+        actor = getattr(request, "agent", "") or getattr(request, "by", "")
+        if actor and not may_act_as(actor):
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "an agent acts only in their own name")
         try:
             return self.actions.apply(complaint_id, request.request_id.strip(), action)
         except InvalidInput as exc:
@@ -285,8 +349,16 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         agent = request.agent.strip()
         if not agent:
             abort_invalid(context, "agent", "required")
+        principal = current_principal()
+        if principal is not None and principal.roles <= {"agent"} and agent != principal.subject:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "an agent lists only their own queue")
         with Session(self.actions.engine) as session:
             cases = db.queue(session, agent, request.include_resolved)
+            if principal is not None:  # the caller's tenant only
+                tenant = tenant_scope("", self.default_tenant)
+                cases = [
+                    c for c in cases if db.case_tenant(session, c.complaint_id, self.default_tenant) == tenant
+                ]
         items = []
         for case in cases:
             running = [c for c in case.clocks.values() if c.open and c.run_from is not None]

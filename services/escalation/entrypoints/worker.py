@@ -43,15 +43,19 @@ def build(
     create_tables(engine, MODELS)
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
+    service_token = settings.service_token()
     directory = RoutingDirectory(
         settings.grpc_target("routing"),
         fallback=StaticDirectory(own.ladder_file),
         ttl_s=own.directory_ttl_s,
         deadline_s=own.directory_deadline_s,
         tenant=settings.tenant,
+        token=service_token,
     )
     binder = Binder(with_warn_share(POLICIES, own.warn_share), load_calendars(own.calendars_file), directory)
-    guard = ResponseGuard(settings.grpc_target("notifications"), own.guard_deadline_s, settings.tenant)
+    guard = ResponseGuard(
+        settings.grpc_target("notifications"), own.guard_deadline_s, settings.tenant, token=service_token
+    )
     actions = CaseActions(engine, clock, binder, guard, relay)
     grpc_server = GrpcServer(
         settings.grpc_host,
@@ -59,15 +63,16 @@ def build(
         [
             (
                 escalation_pb2_grpc.add_SlaServiceServicer_to_server,
-                SlaServicer(engine, clock, binder),
+                SlaServicer(engine, clock, binder, default_tenant=settings.tenant),
                 "haq.v1.SlaService",
             ),
             (
                 escalation_pb2_grpc.add_CaseServiceServicer_to_server,
-                CaseServicer(actions),
+                CaseServicer(actions, default_tenant=settings.tenant),
                 "haq.v1.CaseService",
             ),
         ],
+        auth_secret=settings.auth_secret,
     )
     app = make_app(SVC, settings)
     handlers = EscalationHandlers(clock, binder=binder)

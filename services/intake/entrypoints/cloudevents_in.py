@@ -16,7 +16,7 @@ from cloudevents.core.base import BaseCloudEvent
 
 from ..adapters.mapping import JsonDraftError, draft_from_json
 from ..domain.draft import DraftRejected, FieldError
-from ..service import FollowUpResult, IntakeService, InvalidRequest, SubmitResult
+from ..service import FollowUpResult, IntakeService, InvalidRequest, NotFound, SubmitResult
 
 __all__ = ["FollowUpResult", "Refused", "SubmitResult", "accept"]
 
@@ -35,7 +35,10 @@ class Refused(Exception):
         return f"{self.field}: {self.problem}"
 
 
-def accept(service: IntakeService, event: BaseCloudEvent) -> SubmitResult | FollowUpResult:
+def accept(
+    service: IntakeService, event: BaseCloudEvent, tenant: str | None = None
+) -> SubmitResult | FollowUpResult:
+    """tenant: the authenticated caller's tenant (HTTP with auth on); the event may not name another."""
     ce_type = event.get_type()
     data = event.get_data()
     key_from_event = f"ce:{event.get_source()}:{event.get_id()}"
@@ -43,6 +46,7 @@ def accept(service: IntakeService, event: BaseCloudEvent) -> SubmitResult | Foll
         if ce_type == SUBMITTED:
             draft = draft_from_json(data)
             draft.idempotency_key = draft.idempotency_key or key_from_event
+            draft.tenant = _own_tenant(draft.tenant, tenant)
             return service.submit(draft)
         if ce_type == FOLLOW_UP:
             body = _object(data)
@@ -51,7 +55,7 @@ def accept(service: IntakeService, event: BaseCloudEvent) -> SubmitResult | Foll
                 body=str(body.get("body", "")),
                 channel=str(body.get("channel", "")).lower().removeprefix("channel_"),
                 idempotency_key=str(body.get("idempotency_key") or key_from_event),
-                tenant=str(body.get("tenant", "")),
+                tenant=_own_tenant(str(body.get("tenant", "")), tenant),
             )
     except JsonDraftError as exc:
         raise _refused(exc.error) from exc
@@ -60,7 +64,17 @@ def accept(service: IntakeService, event: BaseCloudEvent) -> SubmitResult | Foll
         raise Refused(f"data.{first.field}", "; ".join(str(e) for e in exc.errors)) from exc
     except InvalidRequest as exc:
         raise _refused(exc.error) from exc
+    except NotFound as exc:  # a follow-up on a complaint that is unknown (or another tenant's)
+        raise Refused("data.complaint", str(exc)) from exc
     raise Refused("type", f"unsupported event type {ce_type!r}; expected {SUBMITTED} or {FOLLOW_UP}")
+
+
+def _own_tenant(named: str, caller: str | None) -> str:
+    if caller is None:
+        return named
+    if named and named != caller:
+        raise Refused("data.tenant", "not the tenant of your token")
+    return caller
 
 
 def _object(data: Any) -> dict[str, Any]:

@@ -1,9 +1,14 @@
-"""IntakeService over gRPC: validation errors are INVALID_ARGUMENT naming the field."""
+"""IntakeService over gRPC: validation errors are INVALID_ARGUMENT naming the field.
+
+Scoping (services/common/auth_policy.py): the caller works in their token's tenant; another
+tenant's complaint or customer, or a complaint outside an agent's teams, is NOT_FOUND."""
 
 from __future__ import annotations
 
 import grpc
 
+from services.common.auth import current_principal
+from services.common.auth_policy import Hidden, can_see, check_visible, tenant_scope
 from services.common.db import as_utc
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import complaint_pb2, intake_pb2, intake_pb2_grpc
@@ -18,11 +23,24 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def __init__(self, service: IntakeService):
         self.service = service
 
+    def _tenant(self, requested: str, context) -> str:
+        try:
+            return tenant_scope(requested, self.service.default_tenant)
+        except Hidden:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no such complaint or customer")
+            raise AssertionError("unreachable") from None
+
     def SubmitComplaint(self, request, context):  # noqa: N802 (gRPC method names)
         if not request.HasField("draft"):
             abort_invalid(context, "draft", "required")
+        draft = mapping.draft_from_proto(request.draft)
         try:
-            result = self.service.submit(mapping.draft_from_proto(request.draft))
+            draft.tenant = tenant_scope(draft.tenant, self.service.default_tenant)
+        except Hidden:
+            # Not secret (the caller names the tenant): refuse plainly.
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "draft.tenant: not the tenant of your token")
+        try:
+            result = self.service.submit(draft)
         except DraftRejected as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "; ".join(f"draft.{e}" for e in exc.errors))
         return intake_pb2.SubmitComplaintResponse(
@@ -34,29 +52,42 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         )
 
     def AddFollowUp(self, request, context):  # noqa: N802
+        tenant = self._tenant(request.tenant, context)
+        principal = current_principal()
         try:
+            if principal is not None and "integration" not in principal.roles and request.complaint.strip():
+                # Staff add follow-ups only to complaints they may see; an integration relays the
+                # customer's message for any complaint of its tenant (it reads nothing back).
+                row = self.service.get_case(request.complaint, tenant).complaint
+                check_visible(row.tenant, row.team, request.complaint)
             result = self.service.add_follow_up(
                 request.complaint,
                 request.body,
                 mapping.to_name(mapping.CHANNEL, request.channel),
                 request.idempotency_key,
-                request.tenant,
+                tenant,
             )
         except InvalidRequest as exc:
             abort_invalid(context, exc.error.field, exc.error.problem)
         except NotFound as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except Hidden:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"complaint {request.complaint!r} not found")
         return intake_pb2.AddFollowUpResponse(
             follow_up_id=result.follow_up_id, complaint_id=result.complaint_id, duplicate=result.duplicate
         )
 
     def GetComplaint(self, request, context):  # noqa: N802
+        tenant = self._tenant(request.tenant, context)
         try:
-            view = self.service.get_case(request.complaint, request.tenant)
+            view = self.service.get_case(request.complaint, tenant)
+            check_visible(view.complaint.tenant, view.complaint.team, request.complaint)
         except InvalidRequest as exc:
             abort_invalid(context, exc.error.field, exc.error.problem)
         except NotFound as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except Hidden:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"complaint {request.complaint!r} not found")
         return case_file(view)
 
     def ListCustomerComplaints(self, request, context):  # noqa: N802
@@ -75,8 +106,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 abort_invalid(context, f"identifiers.{exc.field}", exc.problem)
             if not identities:
                 abort_invalid(context, "customer_id", "give a customer id or at least one identifier")
+        tenant = self._tenant(request.tenant, context)
         try:
-            view = self.service.customer_complaints(request.tenant, request.customer_id, identities)
+            view = self.service.customer_complaints(tenant, request.customer_id, identities)
         except NotFound as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         profile = intake_pb2.CustomerProfile(
@@ -95,6 +127,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         profile.first_seen_at.FromDatetime(as_utc(view.customer.first_seen_at))
         summaries = []
         for c in view.complaints:
+            if not can_see(c.tenant, c.team):  # an agent sees the customer's complaints of their teams
+                continue
             s = intake_pb2.ComplaintSummary(
                 complaint_id=c.id,
                 reference=c.reference,

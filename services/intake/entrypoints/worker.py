@@ -10,8 +10,11 @@ from typing import Any
 import faust
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
+from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from services.common import topics
+from services.common.auth import AuthError, Principal, bearer, verify_token
+from services.common.auth_policy import allowed_roles
 from services.common.db import create_tables, make_engine
 from services.common.grpc_server import GrpcServer
 from services.common.outbox import OutboxRelay
@@ -37,6 +40,7 @@ from .grpc_api import IntakeServicer
 SVC = "intake"
 log = logging.getLogger(__name__)
 _JSON = JSONFormat()
+SUBMIT_METHOD = "/haq.v1.IntakeService/SubmitComplaint"
 
 
 def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
@@ -55,6 +59,7 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
                 "haq.v1.IntakeService",
             )
         ],
+        auth_secret=settings.auth_secret,
     )
     app = make_app(SVC, settings)
 
@@ -77,6 +82,12 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
         """CloudEvents over HTTP (binary or structured mode): 202 with the complaint, or 400 with the field."""
 
         async def post(self, request: Any) -> Any:
+            tenant = None
+            if settings.auth_secret:
+                principal, refusal = _http_principal(settings.auth_secret, request.headers)
+                if principal is None:
+                    return self.json(refusal, status=401 if refusal["field"] == "authorization" else 403)
+                tenant = principal.tenant
             body = await request.read()
             headers = {k.lower(): v for k, v in request.headers.items()}
             try:
@@ -86,7 +97,7 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
                 await asyncio.to_thread(_dead_letter_http, engine, relay, reason, body, headers)
                 return self.json({"error": reason, "field": "event"}, status=400)
             try:
-                result = await asyncio.to_thread(cloudevents_in.accept, service, event)
+                result = await asyncio.to_thread(cloudevents_in.accept, service, event, tenant)
             except cloudevents_in.Refused as exc:
                 await asyncio.to_thread(_dead_letter_http, engine, relay, str(exc), body, headers)
                 return self.json({"error": str(exc), "field": exc.field}, status=400)
@@ -94,6 +105,22 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
 
     add_ops_pages(app, SVC, grpc_server)
     return app, ServiceRuntime(SVC, grpc_server, relay)
+
+
+def _http_principal(secret: str, headers: Any) -> tuple[Principal | None, dict[str, str]]:
+    """The caller of a webhook post, or the JSON error: 401 without a valid token, 403 for a token
+    whose roles may not submit (the same roles as gRPC SubmitComplaint)."""
+    token = bearer(headers.items())
+    if token is None:
+        return None, {"error": "authorization: a bearer token is required", "field": "authorization"}
+    try:
+        principal = verify_token(secret, token)
+    except AuthError as exc:
+        return None, {"error": f"authorization: {exc}", "field": "authorization"}
+    allowed = allowed_roles(SUBMIT_METHOD)
+    if not principal.has_any(allowed):
+        return None, {"error": f"needs one of the roles {', '.join(sorted(allowed))}", "field": "roles"}
+    return principal, {}
 
 
 def accept_raw(service: IntakeService, consumer: EventConsumer, event: Any) -> None:
@@ -104,9 +131,18 @@ def accept_raw(service: IntakeService, consumer: EventConsumer, event: Any) -> N
         consumer.dead_letter(event, f"not a structured-mode JSON CloudEvent: {exc}")
         return
     try:
-        cloudevents_in.accept(service, ce)
+        # Transient failures (a locked database) are retried; what still fails is dead-lettered
+        # with the reason, so one bad record never stops the integrations' stream.
+        for attempt in Retrying(
+            stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.2), reraise=True
+        ):
+            with attempt:
+                cloudevents_in.accept(service, ce)
     except cloudevents_in.Refused as exc:
         consumer.dead_letter(event, str(exc))
+    except Exception as exc:
+        log.exception("raw event %s/%s failed", ce.get_source(), ce.get_id())
+        consumer.dead_letter(event, f"failed: {type(exc).__name__}: {exc}")
 
 
 def _dead_letter_http(engine: Any, relay: Any, reason: str, body: bytes, headers: dict[str, str]) -> None:

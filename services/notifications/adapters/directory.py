@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from services.common.auth import authorized_channel
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
 
 from ..domain.audience import TeamLadder
@@ -62,8 +63,10 @@ class RoutingDirectory:
         refresh_s: float = 60.0,
         max_stale_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        token: str | None = None,
     ):
         self.target = target
+        self.token = token  # the service token, when routing checks tokens
         self.timeout_s = timeout_s
         self.refresh_s = refresh_s
         self.max_stale_s = max_stale_s
@@ -74,7 +77,7 @@ class RoutingDirectory:
 
     def _stub(self) -> routing_pb2_grpc.RoutingAdminStub:
         if self._channel is None:
-            self._channel = grpc.insecure_channel(self.target)
+            self._channel = authorized_channel(self.target, self.token)
         return routing_pb2_grpc.RoutingAdminStub(self._channel)
 
     def snapshot(self, tenant: str) -> DirectorySnapshot:

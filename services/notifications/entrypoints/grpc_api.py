@@ -1,13 +1,22 @@
-"""NotificationAdmin over gRPC: validate, ask the service layer, map to protobuf."""
+"""NotificationAdmin over gRPC: validate, ask the service layer, map to protobuf.
+
+Scoping (services/common/auth_policy.py): a complaint's tenant and team are those its events told
+notifications (the contact record). Another tenant's complaint or delivery, or one outside an
+agent's teams, is NOT_FOUND; with auth on, so is a complaint notifications never heard of (an
+empty list there would tell it apart from another tenant's)."""
 
 from __future__ import annotations
 
 import grpc
+from sqlmodel import Session
 
+from services.common.auth import current_principal
+from services.common.auth_policy import Hidden, can_see, tenant_scope
 from services.common.db import as_utc
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import notifications_pb2, notifications_pb2_grpc
 
+from ..adapters import db
 from ..adapters.db import DeliveryRow
 from ..domain.guard import Verdict
 from ..domain.model import DeliveryStatus, Template
@@ -48,8 +57,19 @@ def findings_to_pb(verdict: Verdict) -> list[notifications_pb2.GuardFinding]:
 
 
 class NotificationAdminServicer(notifications_pb2_grpc.NotificationAdminServicer):
-    def __init__(self, admin: Admin):
+    def __init__(self, admin: Admin, default_tenant: str = "default"):
         self.admin = admin
+        self.default_tenant = default_tenant
+
+    def _visible(self, complaint: str) -> bool:
+        """May the caller see this complaint (by id or reference)? True when auth is off."""
+        if current_principal() is None:
+            return True
+        with Session(self.admin.engine) as session:
+            contact = db.find_contact(session, complaint)
+        if contact is None:
+            return False
+        return can_see(contact.tenant or self.default_tenant, contact.team)
 
     def ListDeliveries(self, request, context: grpc.ServicerContext):
         complaint = request.complaint_id.strip()
@@ -58,6 +78,8 @@ class NotificationAdminServicer(notifications_pb2_grpc.NotificationAdminServicer
         status = request.status.strip()
         if status and status not in set(DeliveryStatus):
             abort_invalid(context, "status", f"one of {', '.join(DeliveryStatus)}")
+        if not self._visible(complaint):
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no complaint {complaint!r} known to notifications")
         # A complaint we never notified about has no deliveries yet: an empty list, not NOT_FOUND.
         rows = self.admin.list_deliveries(complaint, status)
         return notifications_pb2.ListDeliveriesResponse(deliveries=[delivery_to_pb(r) for r in rows])
@@ -68,7 +90,11 @@ class NotificationAdminServicer(notifications_pb2_grpc.NotificationAdminServicer
         language = request.language.strip().lower()
         if language and language not in ("fa", "en"):
             abort_invalid(context, "language", "fa, en or empty (detected)")
-        verdict = self.admin.check(request.tenant.strip(), language, request.body)
+        try:
+            tenant = tenant_scope(request.tenant, "")  # "" (auth off, none named): the default config
+        except Hidden:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"tenant {request.tenant.strip()!r} not found")
+        verdict = self.admin.check(tenant, language, request.body)
         return notifications_pb2.CheckResponseResponse(
             allowed=verdict.allowed, mode=verdict.mode.value, findings=findings_to_pb(verdict)
         )
@@ -81,6 +107,8 @@ class NotificationAdminServicer(notifications_pb2_grpc.NotificationAdminServicer
         customer_and_staff = [t.value for t in Template if t is not Template.EVENT]
         if template not in customer_and_staff:
             abort_invalid(context, "template", f"one of {', '.join(customer_and_staff)}")
+        if not self._visible(complaint):
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no complaint {complaint!r} known to notifications")
         try:
             rendered, verdict = self.admin.preview(complaint, template, request.language.strip())
         except NotFound as exc:
@@ -99,6 +127,11 @@ class NotificationAdminServicer(notifications_pb2_grpc.NotificationAdminServicer
         notification_id = request.notification_id.strip()
         if not notification_id:
             abort_invalid(context, "notification_id", "required")
+        if current_principal() is not None:
+            with Session(self.admin.engine) as session:
+                found = db.get_delivery(session, notification_id)
+            if found is None or not self._visible(found.complaint_id):
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no delivery {notification_id!r}")
         try:
             row = self.admin.retry(notification_id)
         except NotFound as exc:

@@ -67,6 +67,7 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[fau
         timeout_s=notify.directory_timeout_s,
         refresh_s=notify.directory_refresh_s,
         max_stale_s=notify.directory_max_stale_s,
+        token=settings.service_token(),
     )
     planner = Planner(TemplateRenderer(), tenants, directory)
     dispatcher = Dispatcher(
@@ -89,10 +90,13 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[fau
         [
             (
                 notifications_pb2_grpc.add_NotificationAdminServicer_to_server,
-                NotificationAdminServicer(Admin(engine, planner, tenants, dispatcher)),
+                NotificationAdminServicer(
+                    Admin(engine, planner, tenants, dispatcher), default_tenant=settings.tenant
+                ),
                 "haq.v1.NotificationAdmin",
             )
         ],
+        auth_secret=settings.auth_secret,
     )
     app = make_app(SVC, settings)
     consumer = EventConsumer("notifications-lifecycle", SVC, engine, relay)

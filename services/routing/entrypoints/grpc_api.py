@@ -1,6 +1,10 @@
 """`RoutingAdmin` over gRPC: validate, call the administration layer, map to protobuf. Errors:
 INVALID_ARGUMENT naming the field (and for rule sets, `file:line: field: problem` for each
-problem, separated by "; "), NOT_FOUND, FAILED_PRECONDITION."""
+problem, separated by "; "), NOT_FOUND, FAILED_PRECONDITION.
+
+Scoping (services/common/auth_policy.py): the directory and decisions are per tenant (another
+tenant's are NOT_FOUND; an agent sees decisions of their teams only). Rule sets are deployment-wide,
+so only the operator tenant (HAQ_TENANT) may read or change them: PERMISSION_DENIED otherwise."""
 
 from __future__ import annotations
 
@@ -14,6 +18,14 @@ import grpc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common.auth_policy import (
+    Forbidden,
+    Hidden,
+    check_visible,
+    may_act_as,
+    may_manage_rule_sets,
+    tenant_scope,
+)
 from services.common.db import as_utc
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
@@ -46,6 +58,10 @@ def _errors(method: F) -> F:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         except TimeoutError as exc:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
+        except Hidden as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"{exc} not found")
+        except Forbidden as exc:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
 
     return wrapper  # type: ignore[return-value]
 
@@ -124,8 +140,25 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
         self.default_tenant = default_tenant
         self.admin = admin
 
+    def _rule_sets(self) -> None:
+        if not may_manage_rule_sets(self.default_tenant):
+            raise Forbidden("rule sets are deployment-wide: only the operator tenant manages them")
+
+    def _directory_change(self, tenant: str, agent_id: str) -> str:
+        """The tenant of a directory change by the caller; a team lead changes their teams' agents,
+        an agent only their own presence. Unknown agents are left to the admin layer (NOT_FOUND)."""
+        tenant = tenant_scope(tenant, self.default_tenant)
+        if not may_act_as(agent_id):
+            raise Forbidden("an agent changes only their own presence")
+        with Session(self.engine) as session:
+            row = db.get_agent(session, tenant, agent_id.strip())
+        if row is not None:
+            check_visible(tenant, row.team, f"agent {agent_id!r}")
+        return tenant
+
+    @_errors
     def ListTeams(self, request: routing_pb2.ListTeamsRequest, context: grpc.ServicerContext):
-        tenant = request.tenant.strip() or self.default_tenant
+        tenant = tenant_scope(request.tenant, self.default_tenant)
         with Session(self.engine) as session:
             views = db.list_teams(session, tenant)
         if not views:
@@ -148,6 +181,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
             ]
         )
 
+    @_errors
     def GetDecision(self, request: routing_pb2.GetDecisionRequest, context: grpc.ServicerContext):
         complaint_id = request.complaint_id.strip()
         if not complaint_id:
@@ -156,12 +190,14 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
             row = db.find_decision(session, complaint_id)
         if row is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"no routing decision for complaint {complaint_id!r}")
+        check_visible(row.tenant, row.team, f"routing decision for complaint {complaint_id!r}")
         return decision_pb(row)
 
     # --- rule sets ---------------------------------------------------------------------------
 
     @_errors
     def ValidateRuleSet(self, request: routing_pb2.RuleSetSource, context: grpc.ServicerContext):
+        self._rule_sets()
         if not request.source.strip():
             raise InvalidData("source", "is required (the rule set's YAML)")
         rule_set, problems = self.admin.validate(request.source, request.file_name)
@@ -174,6 +210,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def ApplyRuleSet(self, request: routing_pb2.ApplyRuleSetRequest, context: grpc.ServicerContext):
+        self._rule_sets()
         if not request.source.strip():
             raise InvalidData("source", "is required (the rule set's YAML)")
         record = self.admin.apply(request.source, request.file_name, request.author, request.comment)
@@ -184,6 +221,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
     def ListRuleSetVersions(
         self, request: routing_pb2.ListRuleSetVersionsRequest, context: grpc.ServicerContext
     ):
+        self._rule_sets()
         records, active = self.admin.versions()
         return routing_pb2.ListRuleSetVersionsResponse(
             versions=[version_pb(r, active) for r in records], active=active.version if active else ""
@@ -191,11 +229,13 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def GetRuleSet(self, request: routing_pb2.GetRuleSetRequest, context: grpc.ServicerContext):
+        self._rule_sets()
         record, active = self.admin.get(request.version)
         return version_pb(record, active, with_source=True)
 
     @_errors
     def DiffRuleSets(self, request: routing_pb2.DiffRuleSetsRequest, context: grpc.ServicerContext):
+        self._rule_sets()
         old, new, changes, unified = self.admin.diff(
             request.from_version, request.to_version, request.to_source, request.to_file_name
         )
@@ -210,13 +250,17 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def RollbackRuleSet(self, request: routing_pb2.RollbackRuleSetRequest, context: grpc.ServicerContext):
+        self._rule_sets()
         record = self.admin.rollback(request.to_version, request.author, request.comment)
         _, active = self.admin.versions()
         return version_pb(record, active)
 
     @_errors
     def ExplainComplaint(self, request: routing_pb2.ExplainComplaintRequest, context: grpc.ServicerContext):
+        if (request.version or request.source.strip()) and not may_manage_rule_sets(self.default_tenant):
+            raise Forbidden("explaining with another rule set needs the operator tenant")
         e = self.admin.explain(request.complaint, request.version, request.source, request.file_name)
+        check_visible(e.routed.tenant, e.routed.team, f"complaint {request.complaint!r}")
         holding = e.holding
         return routing_pb2.Explanation(
             complaint_id=e.routed.complaint_id,
@@ -241,6 +285,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def SimulateRuleSet(self, request: routing_pb2.SimulateRuleSetRequest, context: grpc.ServicerContext):
+        self._rule_sets()
         if not request.source.strip():
             raise InvalidData("source", "is required (the candidate rule set's YAML)")
         sim = self.admin.simulate(request.source, request.file_name, request.last)
@@ -270,6 +315,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def ListAudit(self, request: routing_pb2.ListAuditRequest, context: grpc.ServicerContext):
+        self._rule_sets()
         entries = []
         for row in self.admin.audit_log(request.limit, request.action):
             entry = routing_pb2.AuditEntry(
@@ -288,16 +334,14 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def SetPresence(self, request: routing_pb2.SetPresenceRequest, context: grpc.ServicerContext):
-        row, assigned = self.admin.set_presence(
-            request.tenant, request.agent, request.presence, request.actor
-        )
+        tenant = self._directory_change(request.tenant, request.agent)
+        row, assigned = self.admin.set_presence(tenant, request.agent, request.presence, request.actor)
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
 
     @_errors
     def SetCapacity(self, request: routing_pb2.SetCapacityRequest, context: grpc.ServicerContext):
-        row, assigned = self.admin.set_capacity(
-            request.tenant, request.agent, request.capacity, request.actor
-        )
+        tenant = self._directory_change(request.tenant, request.agent)
+        row, assigned = self.admin.set_capacity(tenant, request.agent, request.capacity, request.actor)
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
 
     @_errors
@@ -327,5 +371,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
             chat_handle=a.chat_handle.strip(),
             working_hours=hours,
         )
-        row, assigned = self.admin.upsert_agent(request.tenant, agent, request.actor)
+        row, assigned = self.admin.upsert_agent(
+            tenant_scope(request.tenant, self.default_tenant), agent, request.actor
+        )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)

@@ -57,6 +57,7 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
                 "haq.v1.RoutingAdmin",
             )
         ],
+        auth_secret=settings.auth_secret,
     )
     app = make_app(SVC, settings)
     consumer = EventConsumer("routing-lifecycle", SVC, engine, relay)
