@@ -294,3 +294,37 @@ def test_the_developer_token_is_written_for_the_cli(running: Running):
     intake = running.stub(intake_pb2_grpc.IntakeServiceStub, "intake", developer)
     case = intake.GetComplaint(intake_pb2.GetComplaintRequest(complaint=running.complaint_id), timeout=10)
     assert case.complaint.id == running.complaint_id
+
+
+def test_only_the_receiving_team_answers_a_transfer(running: Running):
+    """Last in this module: it moves the shared complaint to another team."""
+
+    def cases_as(subject: str, team: str) -> Any:
+        return running.stub(
+            escalation_pb2_grpc.CaseServiceStub,
+            "escalation",
+            token(["agent"], subject=subject, teams=(team,)),
+        )
+
+    owner = cases_as(running.owner, running.team)
+    owner.Accept(
+        escalation_pb2.AcceptRequest(complaint_id=running.complaint_id, agent=running.owner), timeout=10
+    )
+    owner.RequestTransfer(
+        escalation_pb2.RequestTransferRequest(
+            complaint_id=running.complaint_id,
+            agent=running.owner,
+            to_team="privacy-office",
+            reason="personal data",
+        ),
+        timeout=10,
+    )
+    colleague = cases_as("a.colleague", running.team)  # sees the case, but is not the receiver
+    answer = escalation_pb2.TransferAnswerRequest(complaint_id=running.complaint_id, agent="a.colleague")
+    assert code_of(lambda: colleague.AcceptTransfer(answer, timeout=10)) == grpc.StatusCode.PERMISSION_DENIED
+    receiver = cases_as("elena.rossi", "privacy-office")
+    reply = receiver.AcceptTransfer(
+        escalation_pb2.TransferAnswerRequest(complaint_id=running.complaint_id, agent="elena.rossi"),
+        timeout=10,
+    )
+    assert reply.owner == "elena.rossi"

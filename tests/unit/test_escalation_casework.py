@@ -171,6 +171,8 @@ def test_a_transfer_is_a_request_accepted_or_declined_by_the_receiver():
     assert of(case, Escalated)[-1].notify == ("agent-7", "lead-1")
 
     request_transfer(case, "agent-7", "privacy-office", "it is personal data", T0 + timedelta(minutes=2))
+    with pytest.raises(CaseError, match="asked for this transfer"):
+        accept_transfer(case, "agent-7", T0 + timedelta(minutes=3))  # the sender cannot answer it
     accept_transfer(case, "p-2", T0 + timedelta(minutes=3))
     assert (case.owner, case.team, case.status) == ("p-2", "privacy-office", CaseStatus.OWNED)
 

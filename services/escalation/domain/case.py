@@ -966,6 +966,8 @@ def _pending_transfer(case: Case, agent: str, action: str) -> Transfer:
         not transfer.to_owner or transfer.to_owner == agent,
         f"cannot {action}: transfer {transfer.transfer_id} is addressed to {transfer.to_owner}",
     )
+    # A hand-off is answered by the receiver, never by the sender on their behalf.
+    _require(agent != case.owner, f"cannot {action}: {agent} asked for this transfer")
     return transfer
 
 

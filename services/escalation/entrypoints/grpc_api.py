@@ -323,10 +323,26 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         )
         return _reply(result, result.value.transfer_id if result.value is not None else "")
 
+    def _receiver_only(self, request: Any, context: grpc.ServicerContext) -> None:
+        """With auth on, only people of the receiving team answer a transfer (its sender's team
+        sees the case too, but the hand-off is the receiver's to accept or decline)."""
+        principal = current_principal()
+        if principal is None or principal.sees_whole_tenant():
+            return
+        with Session(self.actions.engine) as session:
+            case = db.load_case(session, request.complaint_id.strip())
+        if case is not None and case.transfer is not None and not principal.sees_team(case.transfer.to_team):
+            context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"only the receiving team ({case.transfer.to_team}) answers this transfer",
+            )
+
     def AcceptTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._receiver_only(request, context)
         return _reply(self._run(request, context, lambda c, now: accept_transfer(c, request.agent, now)))
 
     def DeclineTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._receiver_only(request, context)
         return _reply(
             self._run(
                 request, context, lambda c, now: decline_transfer(c, request.agent, request.reason, now)
