@@ -1,19 +1,17 @@
 """`haq case ...`: agent actions and SLA queries, over escalation's CaseService and SlaService.
 
 A complaint is named by its id or its reference (HQ-...; looked up through intake). Exit codes as
-for every `haq` command: 2 refused input (the field named), 3 not found, 4 unreachable, 5 a
-transition the complaint's state forbids (the reason printed), 1 anything else.
+for every `haq` command (services/console/grpc_cli.py): 2 refused input (the field named), 3 not
+found, 4 unreachable, 5 a transition the complaint's state forbids (the reason printed), 6 no token
+or one that may not do this, 1 anything else.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-import grpc
 import typer
 from google.protobuf import json_format
 
@@ -24,12 +22,9 @@ from services.common.pb.haq.v1 import (
     intake_pb2,
     intake_pb2_grpc,
 )
-from services.common.settings import get_settings
-from services.console.tokens import cli_channel
+from services.console.grpc_cli import EXIT_INVALID, fail, service_stub
 
 app = typer.Typer(help="escalation commands", no_args_is_help=True)
-
-EXIT_FAILURE, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_REFUSED = 1, 2, 3, 4, 5
 
 Complaint = Annotated[str, typer.Argument(help="complaint id or reference (HQ-...)")]
 Agent = Annotated[str, typer.Option("--agent", "-a", help="who acts (agent id)")]
@@ -41,47 +36,13 @@ Target = Annotated[
 RequestId = Annotated[str, typer.Option("--request-id", help="makes a retry safe: applied once")]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"haq: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _exit_for(err: grpc.RpcError, what: str, target: str, timeout: float) -> NoReturn:
-    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
-    details = (err.details() if hasattr(err, "details") else "") or ""
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        _fail(f"{what} refused the request (INVALID_ARGUMENT): {details}", EXIT_INVALID)
-    if code == grpc.StatusCode.NOT_FOUND:
-        _fail(f"not found: {details}", EXIT_NOT_FOUND)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        _fail(f"refused: {details}", EXIT_REFUSED)
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        _fail(
-            f"{what} is not reachable at {target} within {timeout:g}s ({details}); is `make run` running?",
-            EXIT_UNREACHABLE,
-        )
-    _fail(f"{what} answered {code.name}: {details}", EXIT_FAILURE)
-
-
-@contextmanager
-def _channel(service: str, override: str | None, timeout: float) -> Iterator[grpc.Channel]:
-    target = override or get_settings().grpc_target(service)
-    with cli_channel(target) as channel:
-        try:
-            yield channel
-        except grpc.RpcError as err:
-            _exit_for(err, service, target, timeout)
-
-
 def resolve_id(complaint: str, timeout: float) -> str:
     """A reference (HQ-...) is looked up through intake; anything else is taken as the id."""
     complaint = complaint.strip()
     if not complaint.upper().startswith("HQ-"):
         return complaint
-    with _channel("intake", None, timeout) as channel:
-        case_file = intake_pb2_grpc.IntakeServiceStub(channel).GetComplaint(
-            intake_pb2.GetComplaintRequest(complaint=complaint), timeout=timeout
-        )
+    with service_stub("intake", intake_pb2_grpc.IntakeServiceStub, None, timeout) as stub:
+        case_file = stub.GetComplaint(intake_pb2.GetComplaintRequest(complaint=complaint), timeout=timeout)
     return case_file.complaint.id
 
 
@@ -118,8 +79,8 @@ def _case_text(reply: escalation_pb2.CaseReply) -> str:
 
 
 def _act(method: str, request: Any, as_json: bool, timeout: float, target: str | None) -> Any:
-    with _channel("escalation", target, timeout) as channel:
-        reply = getattr(escalation_pb2_grpc.CaseServiceStub(channel), method)(request, timeout=timeout)
+    with service_stub("escalation", escalation_pb2_grpc.CaseServiceStub, target, timeout) as stub:
+        reply = getattr(stub, method)(request, timeout=timeout)
     _print(reply, as_json, _case_text(reply.case if method == "Respond" else reply))
     return reply
 
@@ -376,8 +337,8 @@ def queue_cmd(
     escalation: Target = None,
 ) -> None:
     """Your queue: complaints you own or are offered, the most urgent first."""
-    with _channel("escalation", escalation, timeout) as channel:
-        resp = escalation_pb2_grpc.CaseServiceStub(channel).ListQueue(
+    with service_stub("escalation", escalation_pb2_grpc.CaseServiceStub, escalation, timeout) as stub:
+        resp = stub.ListQueue(
             escalation_pb2.ListQueueRequest(agent=agent, include_resolved=include_resolved), timeout=timeout
         )
     lines = [f"{len(resp.items)} complaint(s) for {agent}"] + [
@@ -406,10 +367,8 @@ def clocks_cmd(
 ) -> None:
     """Every SLA clock of a complaint, every cycle, with warnings and escalation steps."""
     cid = resolve_id(complaint, timeout)
-    with _channel("escalation", escalation, timeout) as channel:
-        resp = escalation_pb2_grpc.SlaServiceStub(channel).GetClocks(
-            escalation_pb2.GetClocksRequest(complaint_id=cid), timeout=timeout
-        )
+    with service_stub("escalation", escalation_pb2_grpc.SlaServiceStub, escalation, timeout) as stub:
+        resp = stub.GetClocks(escalation_pb2.GetClocksRequest(complaint_id=cid), timeout=timeout)
     head = (
         f"complaint {resp.complaint_id}: {_status(resp.status)}, owner {resp.owner or '-'} ({resp.team or '-'}), "
         f"policy {resp.policy or '-'}"
@@ -424,8 +383,8 @@ def clocks_cmd(
 def _listing(
     method: str, team: str, sector: str, limit: int, json_: bool, timeout: float, target: str | None
 ) -> None:
-    with _channel("escalation", target, timeout) as channel:
-        resp = getattr(escalation_pb2_grpc.SlaServiceStub(channel), method)(
+    with service_stub("escalation", escalation_pb2_grpc.SlaServiceStub, target, timeout) as stub:
+        resp = getattr(stub, method)(
             escalation_pb2.ListClocksRequest(team=team, sector=sector, limit=limit), timeout=timeout
         )
     lines = [f"{len(resp.entries)} clock(s)"] + [
@@ -478,10 +437,10 @@ def compliance_cmd(
         try:
             at = datetime.fromisoformat(since)
         except ValueError:
-            _fail(f"--since: {since!r} is not an ISO date or time", EXIT_INVALID)
+            fail(f"--since: {since!r} is not an ISO date or time", EXIT_INVALID)
         request.since.FromDatetime((at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC))
-    with _channel("escalation", escalation, timeout) as channel:
-        resp = escalation_pb2_grpc.SlaServiceStub(channel).GetCompliance(request, timeout=timeout)
+    with service_stub("escalation", escalation_pb2_grpc.SlaServiceStub, escalation, timeout) as stub:
+        resp = stub.GetCompliance(request, timeout=timeout)
     lines = [
         f"  {r.sector or '-':<12} {r.team:<22} {r.clock:<18} met {r.met:>5}  breached {r.breached:>5}  "
         f"{r.compliance:.1%}"

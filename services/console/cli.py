@@ -6,8 +6,9 @@ and `--kafka HOST:PORT` point a command elsewhere. Every gRPC call has a deadlin
 Calls carry a bearer token when one is found: `--token`, else HAQ_TOKEN, else the developer token
 `make run` writes to `<data dir>/tokens/developer.token` (services/console/tokens.py).
 
-Exit codes: 0 done; 1 any other failure; 2 invalid input (refused by the CLI or by intake with
-INVALID_ARGUMENT, the field named on stderr); 3 not found; 4 intake or the broker not reachable.
+Exit codes are the same for every `haq` command (services/console/grpc_cli.py): 0 done; 1 any other
+failure; 2 invalid input (the field named on stderr); 3 not found; 4 a service or the broker not
+reachable; 5 refused for the current state; 6 no token, or one that may not do this.
 """
 
 from __future__ import annotations
@@ -15,32 +16,26 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-import grpc
 import typer
 
 from services.common import topics
 from services.common.pb.haq.v1 import complaint_pb2, intake_pb2, intake_pb2_grpc
-from services.common.settings import Settings, get_settings
+from services.common.settings import get_settings
 
 from . import enums
 from .drafts import DraftFlags, DraftInputError, build_draft, parse_social, read_json
-from .tokens import cli_channel, use_token
+from .grpc_cli import EXIT_INVALID, EXIT_UNREACHABLE, fail, service_stub
+from .tokens import use_token
 from .views import (
     case_file_to_dict,
     customer_complaints_to_dict,
     render_case_file,
     render_customer_complaints,
 )
-
-EXIT_FAILURE = 1
-EXIT_INVALID = 2
-EXIT_NOT_FOUND = 3
-EXIT_UNREACHABLE = 4
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -81,56 +76,15 @@ def _options(
     use_token(token)
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"haq: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def intake_target(override: str | None, settings: Settings | None = None) -> str:
-    return override or (settings or get_settings()).grpc_target("intake")
-
-
-def rpc_error_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
-    """Turn a gRPC status into a clear message on stderr and the matching exit code."""
-    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
-    details = (err.details() if hasattr(err, "details") else "") or ""
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        problems = [p.strip() for p in details.split(";") if p.strip()] or ["(no details)"]
-        _fail(
-            "intake refused the request (INVALID_ARGUMENT):\n" + "\n".join(f"  {p}" for p in problems),
-            EXIT_INVALID,
-        )
-    if code == grpc.StatusCode.NOT_FOUND:
-        _fail(f"not found: {details}", EXIT_NOT_FOUND)
-    if code == grpc.StatusCode.UNAVAILABLE:
-        _fail(
-            f"intake is not reachable at {target} ({details}); is `make run` running, "
-            "or is --intake / HAQ_INTAKE_GRPC_PORT right?",
-            EXIT_UNREACHABLE,
-        )
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        _fail(f"intake at {target} did not answer within {timeout:g}s", EXIT_UNREACHABLE)
-    _fail(f"intake answered {code.name}: {details}", EXIT_FAILURE)
-
-
-@contextmanager
-def intake_stub(target: str, timeout: float) -> Iterator[intake_pb2_grpc.IntakeServiceStub]:
-    with cli_channel(target) as channel:
-        try:
-            yield intake_pb2_grpc.IntakeServiceStub(channel)
-        except grpc.RpcError as err:
-            rpc_error_exit(err, target, timeout)
 
 
 def _enum_option(descriptor: Any, value: str | None, flag: str) -> int:
     try:
         return enums.to_proto(descriptor, value or "")
     except ValueError as exc:
-        _fail(f"{flag}: {exc}", EXIT_INVALID)
+        fail(f"{flag}: {exc}", EXIT_INVALID)
 
 
 @app.command()
@@ -202,9 +156,8 @@ def submit(
             base = read_json(text, "--file")
         draft = build_draft(base, flags)
     except DraftInputError as exc:
-        _fail(str(exc), EXIT_INVALID)
-    target = intake_target(intake)
-    with intake_stub(target, timeout) as stub:
+        fail(str(exc), EXIT_INVALID)
+    with service_stub("intake", intake_pb2_grpc.IntakeServiceStub, intake, timeout) as stub:
         resp = stub.SubmitComplaint(intake_pb2.SubmitComplaintRequest(draft=draft), timeout=timeout)
     if json_out:
         _print_json(
@@ -238,8 +191,7 @@ def show(
     timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
 ) -> None:
     """The case file: status, team, owner, SLA clocks, notifications and timeline."""
-    target = intake_target(intake)
-    with intake_stub(target, timeout) as stub:
+    with service_stub("intake", intake_pb2_grpc.IntakeServiceStub, intake, timeout) as stub:
         case_file = stub.GetComplaint(
             intake_pb2.GetComplaintRequest(complaint=complaint, tenant=tenant), timeout=timeout
         )
@@ -272,8 +224,7 @@ def follow_up(
         idempotency_key=idempotency_key or "",
         tenant=tenant,
     )
-    target = intake_target(intake)
-    with intake_stub(target, timeout) as stub:
+    with service_stub("intake", intake_pb2_grpc.IntakeServiceStub, intake, timeout) as stub:
         resp = stub.AddFollowUp(request, timeout=timeout)
     if json_out:
         _print_json(
@@ -303,7 +254,7 @@ def customer(
 ) -> None:
     """Every complaint of one customer, across channels, found by any one identifier."""
     if not any((email, phone, account, social, customer_id)):
-        _fail("give one of --email, --phone, --account, --social or --customer-id", EXIT_INVALID)
+        fail("give one of --email, --phone, --account, --social or --customer-id", EXIT_INVALID)
     identifiers = complaint_pb2.CustomerIdentifiers(
         email=email or "", phone=phone or "", account_id=account or ""
     )
@@ -311,12 +262,11 @@ def customer(
         try:
             identifiers.social.append(parse_social(social))
         except DraftInputError as exc:
-            _fail(str(exc), EXIT_INVALID)
+            fail(str(exc), EXIT_INVALID)
     request = intake_pb2.ListCustomerComplaintsRequest(
         tenant=tenant, customer_id=customer_id or "", identifiers=identifiers
     )
-    target = intake_target(intake)
-    with intake_stub(target, timeout) as stub:
+    with service_stub("intake", intake_pb2_grpc.IntakeServiceStub, intake, timeout) as stub:
         resp = stub.ListCustomerComplaints(request, timeout=timeout)
     if json_out:
         _print_json(customer_complaints_to_dict(resp))
@@ -390,19 +340,19 @@ def watch(
     from .watch import complaint_id, format_line, record_to_dict
 
     if topic not in _TOPICS:
-        _fail(f"--topic: {topic!r} is not one of {', '.join(_TOPICS)}", EXIT_INVALID)
+        fail(f"--topic: {topic!r} is not one of {', '.join(_TOPICS)}", EXIT_INVALID)
     try:
         wanted = WatchFilter.parse(types or [], sectors or [], teams or [], priorities or [])
     except ValueError as exc:
-        _fail(str(exc), EXIT_INVALID)
+        fail(str(exc), EXIT_INVALID)
     if wanted.needs_facts and topic != "lifecycle":
-        _fail("--sector, --team and --priority apply to the lifecycle topic only", EXIT_INVALID)
+        fail("--sector, --team and --priority apply to the lifecycle topic only", EXIT_INVALID)
     settings = get_settings()
     if kafka:
         settings = settings.model_copy(update={"kafka_bootstrap": kafka})
     if summary:
         if topic != "lifecycle" or json_out:
-            _fail(
+            fail(
                 "--summary reads the lifecycle topic and draws for people (no --json, no --topic)",
                 EXIT_INVALID,
             )
@@ -438,7 +388,7 @@ def watch(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     except (KafkaError, RuntimeError) as exc:
-        _fail(f"cannot read {_TOPICS[topic]} from {settings.kafka_bootstrap}: {exc}", EXIT_UNREACHABLE)
+        fail(f"cannot read {_TOPICS[topic]} from {settings.kafka_bootstrap}: {exc}", EXIT_UNREACHABLE)
 
 
 @app.command("mint-token")
@@ -456,7 +406,7 @@ def mint_token_command(
 
     settings = get_settings()
     if not settings.auth_secret:
-        _fail("HAQ_AUTH_SECRET is not set: there is nothing to sign tokens with", EXIT_INVALID)
+        fail("HAQ_AUTH_SECRET is not set: there is nothing to sign tokens with", EXIT_INVALID)
     try:
         typer.echo(
             mint_token(
@@ -464,7 +414,7 @@ def mint_token_command(
             )
         )
     except ValueError as exc:
-        _fail(str(exc), EXIT_INVALID)
+        fail(str(exc), EXIT_INVALID)
 
 
 def _register_subcommands() -> None:

@@ -1,30 +1,26 @@
 """`haq notify ...`: templates, deliveries, retries and the response guard, through the
 notifications service's NotificationAdmin.
 
-Exit codes: 0 done (for `check`: nothing found, or warn mode); 1 refused for the current state
-(FAILED_PRECONDITION), blocked by the guard, or another failure; 2 invalid input; 3 not found;
-4 notifications not reachable.
+Exit codes as for every `haq` command (services/console/grpc_cli.py): 0 done (for `check`: nothing
+found, or warn mode); 1 blocked by the guard, or another failure; 2 invalid input; 3 not found;
+4 notifications not reachable; 5 refused for the current state (FAILED_PRECONDITION); 6 no token or
+one that may not do this.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from contextlib import AbstractContextManager
+from typing import Annotated, Any
 
-import grpc
 import typer
 from google.protobuf.json_format import MessageToDict
 
 from services.common.pb.haq.v1 import notifications_pb2, notifications_pb2_grpc
-from services.common.settings import get_settings
-from services.console.tokens import cli_channel
+from services.console.grpc_cli import EXIT_FAILURE, service_stub
 
 app = typer.Typer(help="notifications commands", no_args_is_help=True)
-
-EXIT_FAILURE, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 1, 2, 3, 4
 
 TargetOption = Annotated[
     str | None,
@@ -38,38 +34,10 @@ TimeoutOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"haq: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _rpc_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
-    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
-    details = (err.details() if hasattr(err, "details") else "") or ""
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        _fail(f"refused (INVALID_ARGUMENT): {details}", EXIT_INVALID)
-    if code == grpc.StatusCode.NOT_FOUND:
-        _fail(f"not found: {details}", EXIT_NOT_FOUND)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        _fail(details, EXIT_FAILURE)
-    if code == grpc.StatusCode.UNAVAILABLE:
-        _fail(
-            f"notifications is not reachable at {target} ({details}); is `make run` running?",
-            EXIT_UNREACHABLE,
-        )
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        _fail(f"notifications at {target} did not answer within {timeout:g}s", EXIT_UNREACHABLE)
-    _fail(f"notifications answered {code.name}: {details}", EXIT_FAILURE)
-
-
-@contextmanager
-def _stub(override: str | None, timeout: float) -> Iterator[notifications_pb2_grpc.NotificationAdminStub]:
-    target = override or get_settings().grpc_target("notifications")
-    with cli_channel(target) as channel:
-        try:
-            yield notifications_pb2_grpc.NotificationAdminStub(channel)
-        except grpc.RpcError as err:
-            _rpc_exit(err, target, timeout)
+def _admin(
+    override: str | None, timeout: float
+) -> AbstractContextManager[notifications_pb2_grpc.NotificationAdminStub]:
+    return service_stub("notifications", notifications_pb2_grpc.NotificationAdminStub, override, timeout)
 
 
 def _json(message: Any) -> None:
@@ -95,7 +63,7 @@ def preview(
     as_json: JsonOption = False,
 ) -> None:
     """Render a template for a complaint without sending anything."""
-    with _stub(notifications, timeout) as stub:
+    with _admin(notifications, timeout) as stub:
         resp = stub.PreviewTemplate(
             notifications_pb2.PreviewTemplateRequest(
                 complaint_id=complaint, template=template, language=language
@@ -122,7 +90,7 @@ def deliveries(
     as_json: JsonOption = False,
 ) -> None:
     """List a complaint's deliveries with their status."""
-    with _stub(notifications, timeout) as stub:
+    with _admin(notifications, timeout) as stub:
         resp = stub.ListDeliveries(
             notifications_pb2.ListDeliveriesRequest(complaint_id=complaint, status=status), timeout=timeout
         )
@@ -148,7 +116,7 @@ def retry(
     as_json: JsonOption = False,
 ) -> None:
     """Send a failed delivery again (once: it must be failed to be re-queued)."""
-    with _stub(notifications, timeout) as stub:
+    with _admin(notifications, timeout) as stub:
         resp = stub.RetryDelivery(
             notifications_pb2.RetryDeliveryRequest(notification_id=notification_id), timeout=timeout
         )
@@ -169,7 +137,7 @@ def check(
 ) -> None:
     """Run the response guard on a reply before sending it."""
     text = sys.stdin.read() if body == "-" else body
-    with _stub(notifications, timeout) as stub:
+    with _admin(notifications, timeout) as stub:
         resp = stub.CheckResponse(
             notifications_pb2.CheckResponseRequest(tenant=tenant, language=language, body=text),
             timeout=timeout,

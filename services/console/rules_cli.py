@@ -1,8 +1,9 @@
 """`haq rules ...`: routing rule sets and the directory, through the routing service's RoutingAdmin.
 
-Exit codes: 0 done; 1 refused for the current state (FAILED_PRECONDITION) or another failure;
-2 invalid input (each problem on stderr as file:line: field: problem); 3 not found; 4 routing
-not reachable. Changes name who made them: --author/--actor, default $HAQ_ACTOR or $USER.
+Exit codes as for every `haq` command (services/console/grpc_cli.py): 0 done; 1 another failure;
+2 invalid input (each problem on stderr as file:line: field: problem); 3 not found; 4 routing not
+reachable; 5 refused for the current state (FAILED_PRECONDITION); 6 no token or one that may not do
+this. Changes name who made them: --author/--actor, default $HAQ_ACTOR or $USER.
 """
 
 from __future__ import annotations
@@ -11,18 +12,14 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-import grpc
 import typer
 from google.protobuf.json_format import MessageToDict
 
 from services.common.pb.haq.v1 import complaint_pb2, routing_pb2, routing_pb2_grpc
-from services.common.settings import get_settings
-from services.console.tokens import cli_channel
+from services.console.grpc_cli import EXIT_INVALID, fail, service_stub
 
 app = typer.Typer(help="routing commands", no_args_is_help=True)
 
@@ -50,43 +47,11 @@ CommentOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"haq: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _rpc_exit(err: grpc.RpcError, target: str, timeout: float) -> NoReturn:
-    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
-    details = (err.details() if hasattr(err, "details") else "") or ""
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        problems = [p.strip() for p in details.split("; ") if p.strip()] or ["(no details)"]
-        _fail("routing refused it (INVALID_ARGUMENT):\n" + "\n".join(f"  {p}" for p in problems), 2)
-    if code == grpc.StatusCode.NOT_FOUND:
-        _fail(f"not found: {details}", 3)
-    if code == grpc.StatusCode.UNAVAILABLE:
-        _fail(f"routing is not reachable at {target} ({details}); is `make run` running?", 4)
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        _fail(f"routing at {target} did not answer within {timeout:g}s", 4)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        _fail(f"refused: {details}", 1)
-    _fail(f"routing answered {code.name}: {details}", 1)
-
-
-@contextmanager
-def _stub(target: str | None, timeout: float) -> Iterator[routing_pb2_grpc.RoutingAdminStub]:
-    address = target or get_settings().grpc_target("routing")
-    with cli_channel(address) as channel:
-        try:
-            yield routing_pb2_grpc.RoutingAdminStub(channel)
-        except grpc.RpcError as err:
-            _rpc_exit(err, address, timeout)
-
-
 def _read(path: Path) -> str:
     try:
         return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except OSError as exc:
-        _fail(f"{path}: {exc.strerror or exc}", 2)
+        fail(f"{path}: {exc.strerror or exc}", EXIT_INVALID)
 
 
 def _json(message: Any) -> None:
@@ -108,7 +73,7 @@ def validate(
     timeout: TimeoutOption = 10.0,
 ) -> None:
     """Check a rule set against the schema and the live directory; changes nothing."""
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         resp = stub.ValidateRuleSet(
             routing_pb2.RuleSetSource(source=_read(file), file_name=file.name), timeout=timeout
         )
@@ -122,7 +87,7 @@ def validate(
             err=True,
         )
     if not resp.valid:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()
@@ -138,7 +103,7 @@ def apply(
     request = routing_pb2.ApplyRuleSetRequest(
         source=_read(file), file_name=file.name, author=author or _who(), comment=comment
     )
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         v = stub.ApplyRuleSet(request, timeout=timeout)
     typer.echo(f"applied {v.version} ({v.rules} rules, sha256 {v.checksum[:12]}) by {v.author}; active now")
 
@@ -148,7 +113,7 @@ def versions(
     json_out: JsonOption = False, routing: RoutingOption = None, timeout: TimeoutOption = 10.0
 ) -> None:
     """Every stored version, newest first; * marks the active one."""
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         resp = stub.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=timeout)
     if json_out:
         _json(resp)
@@ -166,7 +131,7 @@ def show(
     timeout: TimeoutOption = 10.0,
 ) -> None:
     """Print a stored version's YAML."""
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         v = stub.GetRuleSet(routing_pb2.GetRuleSetRequest(version=version), timeout=timeout)
     typer.echo(v.source, nl=False)
 
@@ -187,7 +152,7 @@ def diff(
     request = routing_pb2.DiffRuleSetsRequest(from_version=from_version, to_version=to_version)
     if file is not None:
         request.to_source, request.to_file_name = _read(file), file.name
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         resp = stub.DiffRuleSets(request, timeout=timeout)
     if json_out:
         _json(resp)
@@ -211,7 +176,7 @@ def rollback(
 ) -> None:
     """Make an earlier version active again (audited)."""
     request = routing_pb2.RollbackRuleSetRequest(to_version=version, author=author or _who(), comment=comment)
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         v = stub.RollbackRuleSet(request, timeout=timeout)
     typer.echo(f"rolled back to {v.version}; active now")
 
@@ -232,7 +197,7 @@ def explain(
     request = routing_pb2.ExplainComplaintRequest(complaint=complaint, version=version)
     if file is not None:
         request.source, request.file_name = _read(file), file.name
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         e = stub.ExplainComplaint(request, timeout=timeout)
     if json_out:
         _json(e)
@@ -273,7 +238,7 @@ def simulate(
     """Route the last N complaints from the lifecycle topic by the candidate and by the active
     set, and report what would change. Changes nothing."""
     request = routing_pb2.SimulateRuleSetRequest(source=_read(file), file_name=file.name, last=last)
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         rep = stub.SimulateRuleSet(request, timeout=timeout)
     if json_out:
         _json(rep)
@@ -304,7 +269,7 @@ def audit(
     timeout: TimeoutOption = 10.0,
 ) -> None:
     """Every change: who, when, what (newest first)."""
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         resp = stub.ListAudit(routing_pb2.ListAuditRequest(limit=limit, action=action), timeout=timeout)
     if json_out:
         _json(resp)
@@ -326,7 +291,7 @@ def teams(
     timeout: TimeoutOption = 10.0,
 ) -> None:
     """Teams, their duty owner and queue, and each agent's presence and load."""
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         resp = stub.ListTeams(routing_pb2.ListTeamsRequest(tenant=tenant), timeout=timeout)
     if json_out:
         _json(resp)
@@ -361,7 +326,7 @@ def presence(
     request = routing_pb2.SetPresenceRequest(
         agent=agent, presence=state, actor=actor or _who(), tenant=tenant
     )
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         _agent_update(stub.SetPresence(request, timeout=timeout))
 
 
@@ -378,7 +343,7 @@ def capacity(
     request = routing_pb2.SetCapacityRequest(
         agent=agent, capacity=slots, actor=actor or _who(), tenant=tenant
     )
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         _agent_update(stub.SetCapacity(request, timeout=timeout))
 
 
@@ -392,7 +357,7 @@ def _hours(spec: str) -> routing_pb2.WorkingHours:
         days, span = spec.split()
         start, end = span.split("-")
     except ValueError:
-        _fail(f"--hours: {spec!r} is not like 'sun,mon,tue 09:00-17:00'", 2)
+        fail(f"--hours: {spec!r} is not like 'sun,mon,tue 09:00-17:00'", EXIT_INVALID)
     return routing_pb2.WorkingHours(days=_split(days), start=start, end=end)
 
 
@@ -427,5 +392,5 @@ def agent(
         working_hours=[_hours(h) for h in hours or []],
     )
     request = routing_pb2.UpsertAgentRequest(agent=pb, actor=actor or _who(), tenant=tenant)
-    with _stub(routing, timeout) as stub:
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         _agent_update(stub.UpsertAgent(request, timeout=timeout))
