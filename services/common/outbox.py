@@ -9,23 +9,39 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import zlib
 from dataclasses import replace
+from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import MessageSizeTooLargeError
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, text, update
 
-from .codec import Envelope, encode
+from .codec import Envelope, encode, new_event
 from .db import OutboxMessage, utcnow
+from .pb.haq.v1 import events_pb2
 from .settings import Settings
+from .topics import DEAD_LETTER_TOPIC
 from .tracing import current_trace_extensions
 
 log = logging.getLogger(__name__)
 
 OUTBOX_BACKLOG = Gauge("haq_outbox_backlog", "Events committed but not yet relayed to Kafka", ["service"])
 OUTBOX_RELAYED = Counter("haq_outbox_relayed_total", "Events relayed from the outbox to Kafka", ["service"])
+OUTBOX_REFUSED = Counter(
+    "haq_outbox_refused_total", "Outbox rows the broker refused for good, dead-lettered", ["service"]
+)
+OUTBOX_FAILURES = Counter(
+    "haq_outbox_relay_failures_total", "Relay passes that failed and will retry", ["service"]
+)
+
+# Errors of one record that no retry can mend (kafka-python checks the size before sending).
+PERMANENT_SEND_ERRORS = (MessageSizeTooLargeError,)
+MAX_DEAD_LETTER_QUOTE = 64 * 1024
+PURGE_EVERY = 50  # relay passes between purges of old published rows
 
 
 def stage(session: Session, envelope: Envelope, topic: str) -> None:
@@ -70,6 +86,9 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._producer: KafkaProducer | None = None
+        self._relays = 0
+        # One advisory lock per service database (PostgreSQL): one relay publishes at a time.
+        self._lock_key = zlib.crc32(f"haq-outbox-{service}".encode())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"{self._service}-outbox", daemon=True)
@@ -94,6 +113,7 @@ class OutboxRelay:
                     self._producer = make_producer(self._settings, f"haq-{self._service}-outbox")
                 relayed = self.relay_once()
             except Exception:
+                OUTBOX_FAILURES.labels(self._service).inc()
                 log.exception("outbox relay failed; retrying")
                 relayed = 0
                 self._stop.wait(1.0)
@@ -102,8 +122,23 @@ class OutboxRelay:
                 self._wake.clear()
 
     def relay_once(self) -> int:
+        """Publish the oldest unpublished rows (up to a batch) in order, then mark them.
+
+        Several relays of one service (several workers on one PostgreSQL database) stay correct:
+        a transaction-scoped advisory lock lets one of them publish at a time, so rows keep
+        their order per key; the others find the lock taken and wait for the next wake. A row the
+        broker refuses for good (larger than it accepts) is dead-lettered and passed, so one
+        record never wedges the relay; a broker that is away fails the batch, which is sent
+        again (consumers skip the duplicates)."""
         assert self._producer is not None
         with Session(self._engine) as session:
+            if (
+                self._engine.dialect.name == "postgresql"
+                and not session.exec(
+                    text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=self._lock_key)
+                ).scalar()
+            ):
+                return 0
             rows = session.exec(
                 select(OutboxMessage)
                 .where(col(OutboxMessage.published_at).is_(None))
@@ -113,34 +148,83 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_BACKLOG.labels(self._service).set(0)
                 return 0
-            futures = [
-                self._producer.send(
-                    row.topic,
-                    key=row.key,
-                    value=row.value,
-                    headers=[(k, v.encode("utf-8")) for k, v in json.loads(row.headers_json)],
-                )
-                for row in rows
-            ]
-            self._producer.flush()
-            for fut in futures:
-                fut.get(timeout=self._settings.kafka_request_timeout_s)  # raise if any send failed
-            now = utcnow()
+            sent: list[tuple[OutboxMessage, Any]] = []
+            refused: list[tuple[OutboxMessage, Exception]] = []
             for row in rows:
-                row.published_at = now
-                session.add(row)
-            session.commit()
-            # Published rows are kept a while for inspection, then purged.
+                try:
+                    future = self._producer.send(
+                        row.topic,
+                        key=row.key,
+                        value=row.value,
+                        headers=[(k, v.encode("utf-8")) for k, v in json.loads(row.headers_json)],
+                    )
+                    sent.append((row, future))
+                except PERMANENT_SEND_ERRORS as exc:  # checked before sending: the record is too large
+                    refused.append((row, exc))
+            self._producer.flush()
+            for row, future in sent:
+                try:
+                    future.get(timeout=self._settings.kafka_request_timeout_s)
+                except PERMANENT_SEND_ERRORS as exc:
+                    refused.append((row, exc))
+                # any other error (the broker is away) raises: the batch is tried again
+            for row, exc in refused:
+                self._dead_letter(row, exc)
+            now = utcnow()
             session.exec(
-                delete(OutboxMessage).where(
-                    col(OutboxMessage.seq) < rows[-1].seq - 10_000,
-                    col(OutboxMessage.published_at).is_not(None),
-                )
+                update(OutboxMessage)
+                .where(col(OutboxMessage.seq).in_([row.seq for row in rows]))
+                .values(published_at=now)
             )
+            self._relays += 1
+            if self._relays % PURGE_EVERY == 0:
+                # Published rows are kept a while for inspection, then purged.
+                session.exec(
+                    delete(OutboxMessage).where(
+                        col(OutboxMessage.seq) < rows[-1].seq - 10_000,
+                        col(OutboxMessage.published_at).is_not(None),
+                    )
+                )
             session.commit()
-            backlog = session.exec(
-                select(func.count()).where(col(OutboxMessage.published_at).is_(None))
-            ).one()
-            OUTBOX_BACKLOG.labels(self._service).set(backlog)
-        OUTBOX_RELAYED.labels(self._service).inc(len(rows))
+            if len(rows) < self._batch_size:
+                OUTBOX_BACKLOG.labels(self._service).set(0)
+            else:
+                backlog = session.exec(
+                    select(func.count()).where(col(OutboxMessage.published_at).is_(None))
+                ).one()
+                OUTBOX_BACKLOG.labels(self._service).set(backlog)
+        OUTBOX_RELAYED.labels(self._service).inc(len(rows) - len(refused))
         return len(rows)
+
+    def _dead_letter(self, row: OutboxMessage, exc: Exception) -> None:
+        """Straight to the dead-letter topic (it is the outbox's own failure): what the row was,
+        why, and the first MAX_DEAD_LETTER_QUOTE bytes of it."""
+        assert self._producer is not None
+        OUTBOX_REFUSED.labels(self._service).inc()
+        log.error(
+            "outbox row %s (%s, %d bytes) refused by the broker: %s; dead-lettered",
+            row.event_id, row.topic, len(row.value), type(exc).__name__,
+        )  # fmt: skip
+        letter = events_pb2.DeadLetter(
+            source_topic=row.topic,
+            partition=-1,
+            offset=row.seq or -1,
+            reason=f"the broker refused event {row.event_id} ({len(row.value)} bytes): {type(exc).__name__}: {exc}"[
+                :1000
+            ],
+            original_value=row.value[:MAX_DEAD_LETTER_QUOTE],
+            original_headers={k: v[:1000] for k, v in json.loads(row.headers_json)},
+            service=self._service,
+        )
+        letter.failed_at.GetCurrentTime()
+        record = encode(
+            new_event(
+                letter,
+                source=f"/haq/{self._service}",
+                subject=row.event_id,
+                event_id=f"dlq:outbox:{row.event_id}",
+            )
+        )
+        self._producer.send(
+            DEAD_LETTER_TOPIC, key=record.key, value=record.value, headers=record.headers
+        ).get(timeout=self._settings.kafka_request_timeout_s)

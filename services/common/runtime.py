@@ -7,43 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import faust
-from faust.types import EventT
 from kafka import KafkaAdminClient, KafkaConsumer
 from mode import Service
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-from tenacity import Retrying, stop_after_attempt, wait_exponential
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
-from . import topics
-from .codec import Envelope, EventDecodeError, decode, new_event
-from .db import ProcessedEvent, utcnow
+from .consumer import EventConsumer, lifecycle_agent, raw_topic, stage_dead_letter
 from .grpc_server import GrpcServer
 from .logs import configure_logging, logging_config
-from .outbox import OutboxRelay, stage
-from .pb.haq.v1 import events_pb2
+from .outbox import OutboxRelay
 from .settings import Settings, get_settings
-from .tracing import configure_tracing, consuming
+from .tracing import configure_tracing
+
+# The workers' wiring imports these from here, beside the process shape.
+__all__ = [
+    "ConsumerLag", "EventConsumer", "ServiceRuntime", "add_ops_pages", "lifecycle_agent", "make_app",
+    "raw_topic", "run_worker", "stage_dead_letter",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
-
-EVENTS_CONSUMED = Counter(
-    "haq_events_consumed_total", "Lifecycle events handled", ["service", "consumer", "type", "outcome"]
-)
-HANDLE_SECONDS = Histogram(
-    "haq_event_handle_seconds", "Time to apply one consumed event", ["service", "consumer"]
-)
-EVENT_AGE = Histogram(
-    "haq_event_age_seconds",
-    "From an event's time to its handling: the latency of each hop between services",
-    ["service", "consumer"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
-)
 
 
 def make_app(service: str, settings: Settings) -> faust.App:
@@ -72,10 +56,6 @@ def make_app(service: str, settings: Settings) -> faust.App:
     )
 
 
-def raw_topic(app: faust.App, name: str) -> faust.TopicT:
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-
-
 class ServiceRuntime(Service):
     """Starts and stops the gRPC server and the outbox relay with the faust worker."""
 
@@ -97,150 +77,6 @@ class ServiceRuntime(Service):
             await asyncio.to_thread(self.grpc_server.stop)
         if self.relay is not None:
             await asyncio.to_thread(self.relay.stop)
-
-
-class EventConsumer:
-    """Applies each lifecycle event once: the handler's changes, any events it stages in the outbox
-    and the processed-event marker are committed in one transaction."""
-
-    def __init__(self, name: str, service: str, engine: Engine, relay: OutboxRelay | None):
-        self.name = name
-        self.service = service
-        self.engine = engine
-        self.relay = relay
-
-    def apply(self, envelope: Envelope, handler: Callable[[Session, Envelope], None]) -> bool:
-        EVENT_AGE.labels(self.service, self.name).observe(
-            max(0.0, (utcnow() - envelope.time).total_seconds())
-        )
-        with (
-            consuming(self.service, self.name, envelope.type, envelope.id, envelope.extensions),
-            HANDLE_SECONDS.labels(self.service, self.name).time(),
-            Session(self.engine) as session,
-        ):
-            if session.get(ProcessedEvent, (self.name, envelope.id)) is not None:
-                EVENTS_CONSUMED.labels(self.service, self.name, envelope.name, "duplicate").inc()
-                return False
-            handler(session, envelope)
-            session.add(ProcessedEvent(consumer=self.name, event_id=envelope.id))
-            try:
-                session.commit()
-            except IntegrityError:  # applied concurrently by another worker of the same group
-                session.rollback()
-                EVENTS_CONSUMED.labels(self.service, self.name, envelope.name, "duplicate").inc()
-                return False
-        EVENTS_CONSUMED.labels(self.service, self.name, envelope.name, "applied").inc()
-        if self.relay is not None:
-            self.relay.wake()
-        return True
-
-    def dead_letter(self, event: EventT, reason: str) -> None:
-        """Record a refused Kafka record, with its original bytes, on the dead-letter topic."""
-        msg = event.message
-        stage_dead_letter(
-            self.engine,
-            self.relay,
-            service=self.service,
-            consumer=self.name,
-            source_topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            reason=reason,
-            value=event.value if isinstance(event.value, bytes) else bytes(event.value or b""),
-            headers=event.headers,
-        )
-
-
-def stage_dead_letter(
-    engine: Engine,
-    relay: OutboxRelay | None,
-    *,
-    service: str,
-    consumer: str,
-    source_topic: str,
-    partition: int,
-    offset: int,
-    reason: str,
-    value: bytes,
-    headers: Any,
-    event_id: str | None = None,
-) -> None:
-    """Dead-letter via the outbox: the record of refused input survives a crash like any event,
-    and a redelivered bad record is dead-lettered once."""
-    items = headers.items() if isinstance(headers, dict) else (headers or [])
-    header_text = {
-        (k.decode() if isinstance(k, bytes) else str(k)): (
-            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-        )
-        for k, v in items
-    }
-    letter = events_pb2.DeadLetter(
-        source_topic=source_topic,
-        partition=partition,
-        offset=offset,
-        reason=reason,
-        original_value=value,
-        original_headers=header_text,
-        service=service,
-    )
-    letter.failed_at.GetCurrentTime()
-    envelope = new_event(
-        letter,
-        source=f"/haq/{service}",
-        subject=f"{source_topic}/{partition}/{offset}",
-        event_id=event_id or f"dlq:{consumer}:{source_topic}:{partition}:{offset}",
-    )
-    with Session(engine) as session:
-        if session.get(ProcessedEvent, (consumer, envelope.id)) is None:
-            stage(session, envelope, topics.DEAD_LETTER_TOPIC)
-            session.add(ProcessedEvent(consumer=consumer, event_id=envelope.id))
-            session.commit()
-    EVENTS_CONSUMED.labels(service, consumer, "refused", "dead_lettered").inc()
-    log.warning("dead-lettered input from %s/%d@%d: %s", source_topic, partition, offset, reason)
-    if relay is not None:
-        relay.wake()
-
-
-def lifecycle_agent(
-    app: faust.App,
-    consumer: EventConsumer,
-    handlers: dict[str, Callable[[Session, Envelope], None]],
-) -> None:
-    """Subscribe `consumer` to the lifecycle topic; `handlers` maps event names
-    ("ComplaintRouted") to functions applied inside the unit of work. Other types are skipped."""
-    topic = raw_topic(app, topics.LIFECYCLE_TOPIC)
-
-    async def agent(stream: Any) -> None:
-        async for event in stream.events():
-            try:
-                envelope = decode(event.key, event.value, event.headers)
-            except EventDecodeError as exc:
-                await asyncio.to_thread(consumer.dead_letter, event, str(exc))
-                continue
-            handler = handlers.get(envelope.name)
-            if handler is None:
-                continue
-            await handle_with_retries(consumer, event, envelope, handler)
-
-    app.agent(topic, name=f"{consumer.service}.{consumer.name}")(agent)
-
-
-async def handle_with_retries(
-    consumer: EventConsumer, event: EventT, envelope: Envelope, handler: Callable[[Session, Envelope], None]
-) -> None:
-    """Transient failures are retried; an event that still fails is dead-lettered with the reason,
-    so one poison event never stops the stream."""
-    try:
-        for attempt in Retrying(
-            stop=stop_after_attempt(4), wait=wait_exponential(multiplier=0.2, max=2), reraise=True
-        ):
-            with attempt:
-                await asyncio.to_thread(consumer.apply, envelope, handler)
-    except Exception as exc:
-        log.exception("handling %s %s failed", envelope.type, envelope.id)
-        await asyncio.to_thread(
-            consumer.dead_letter, event, f"{envelope.type} {envelope.id} failed: {type(exc).__name__}: {exc}"
-        )
 
 
 CONSUMER_LAG = Gauge(

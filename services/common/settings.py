@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_s: float = 1.0
     kafka_request_timeout_s: float = 30.0
     lifecycle_partitions: int = 6
+    # Consumers take up to this many records at a time (or what came within the window) and apply
+    # them in one transaction; a failing batch falls back to one event at a time.
+    consumer_batch_max: int = 500
+    consumer_batch_window_s: float = 0.02
     raw_partitions: int = 3
 
     data_dir: Path = Path("var")
