@@ -337,3 +337,57 @@ def test_a_complaint_answered_before_sigkill_still_reaches_the_topic_after_resta
     records = received_for(settings, resp.complaint_id)
     assert [r.envelope.type for r in records] == ["haq.v1.ComplaintReceived"]
     assert records[0].envelope.message.complaint.reference == resp.reference
+
+
+def test_hostile_input_is_refused_on_every_channel_naming_the_field(settings, start_service):
+    """Recipient injection, NUL characters (PostgreSQL refuses them) and oversized fields are
+    INVALID_ARGUMENT over gRPC and 400 over HTTP, naming the field: one validation for all channels."""
+    start_service("intake")
+    customer = c.CustomerIdentifiers(email="x@example.com")
+    cases = [
+        (
+            c.CustomerIdentifiers(email="victim@example.com,postmaster"),
+            {},
+            "draft.customer.email: one address",
+        ),
+        (
+            c.CustomerIdentifiers(email="victim@example.com\r\nBcc: a@b.co"),
+            {},
+            "draft.customer.email: must not",
+        ),
+        (customer, {"body": "It broke\x00"}, "draft.body: must not contain NUL"),
+        (customer, {"metadata": {"order": "\x00"}}, "draft.metadata['order']: must not contain NUL"),
+        (customer, {"product": "p" * 201}, "draft.product: at most 200 characters"),
+        (customer, {"body": "b" * 20_001}, "draft.body: at most 20000 characters"),
+    ]
+    for ids, fields, expected in cases:
+        draft = c.ComplaintDraft(channel=c.CHANNEL_WEB, body="It broke", customer=ids)
+        for name, value in fields.items():
+            if name == "metadata":
+                draft.metadata.update(value)
+            else:
+                setattr(draft, name, value)
+        with pytest.raises(grpc.RpcError) as err:
+            stub(settings).SubmitComplaint(intake_pb2.SubmitComplaintRequest(draft=draft), timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert err.value.details().startswith(expected), err.value.details()
+
+    url = f"http://{settings.http_host}:{settings.intake_http_port}/v1/events"
+    status, err = post(
+        url,
+        json.dumps(
+            {
+                "specversion": "1.0",
+                "id": f"nul-{uuid.uuid4().hex[:8]}",
+                "source": "helpdesk/webhook",
+                "type": "haq.complaint.submitted.v1",
+                "data": {
+                    "channel": "email",
+                    "customer": {"email": "x@example.com"},
+                    "body": "It\u0000 broke",
+                },
+            }
+        ).encode(),
+        {"content-type": "application/cloudevents+json"},
+    )
+    assert status == 400 and err["field"] == "data.body", err

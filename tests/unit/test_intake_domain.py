@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -272,3 +272,206 @@ def test_case_file_follows_ownership_through_acceptance_transfer_resolution_and_
     assert apply(
         ev.Reopened(complaint_id=cid, owner="nasrin", team="clinical", status=c.COMPLAINT_STATUS_IN_PROGRESS)
     ) == ("in_progress", "nasrin", "clinical")
+
+
+# ---- limits and hostile input (docs/limits.md, "Complaint drafts (intake)") ---------------------
+
+
+@pytest.mark.timeout(30)  # a hang guard: the old pattern took seconds on 32 k characters, hours on 1 MB
+@pytest.mark.parametrize(
+    "raw",
+    ["a@" + "a" * 32_000, "a@" + "." * 32_000 + "x", "a" * 1_000_000 + "@example.com", "@" * 1_000_000],
+)
+def test_a_huge_email_is_refused_by_its_length_before_any_pattern_runs(raw):
+    with pytest.raises(IdentityError) as err:
+        normalize_email(raw)
+    assert (err.value.field, err.value.problem) == ("email", "at most 254 characters")
+
+
+@pytest.mark.timeout(30)
+def test_the_email_pattern_is_linear_within_the_length_limit():
+    from services.intake.domain import identity
+
+    for text in ("a@" + "a" * 500_000, "a@" + "a." * 250_000 + "@", "a" * 500_000 + "@b"):
+        assert identity._EMAIL.fullmatch(text) is None  # bounded classes: no backtracking blow-up
+    with pytest.raises(IdentityError, match="before the @"):
+        normalize_email("a" * 65 + "@example.com")
+    assert normalize_email("a" * 64 + "@" + "b" * 63 + ".ir") == "a" * 64 + "@" + "b" * 63 + ".ir"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "victim@example.com,postmaster",
+        "victim@example.com, other@example.com",
+        "victim@example.com;other@example.com",
+        "victim@example.com\r\nBcc: other@example.com",
+        "victim@example.com\n",
+        "victim@example.com\x00",
+        "Victim <victim@example.com>",
+        "<victim@example.com>",
+        "vic tim@example.com",
+        '"vic,tim"@example.com',
+        "victim@example.com@other.com",
+    ],
+)
+def test_an_email_that_is_not_exactly_one_address_is_refused_naming_the_field(raw):
+    with pytest.raises(DraftRejected) as err:
+        validate(_draft(customer=CustomerInput(email=raw)), "t", TODAY)
+    [error] = err.value.errors
+    assert error.field == "customer.email"
+
+
+def test_internationalised_addresses_are_accepted():
+    assert normalize_email("info@مثال.ایران") == "info@مثال.ایران"
+    assert normalize_email(" Sara.A+tag@Mail.Example.co.uk ") == "sara.a+tag@mail.example.co.uk"
+
+
+@pytest.mark.parametrize(
+    "change, field_name",
+    [
+        ({"tenant": "t\x00"}, "tenant"),
+        ({"subject": "Broken\x00"}, "subject"),
+        ({"body": "It broke\x00 after two days"}, "body"),
+        ({"product": "\x00"}, "product"),
+        ({"category": "delivery\x00"}, "category"),
+        ({"purchase_date": "2026-01-0\x00"}, "purchase_date"),
+        ({"idempotency_key": "k\x00"}, "idempotency_key"),
+        ({"metadata": {"order": "A-1\x00"}}, "metadata['order']"),
+        (
+            {"customer": CustomerInput(email="a@example.com", display_name="Sara\x00")},
+            "customer.display_name",
+        ),
+    ],
+)
+def test_a_nul_character_in_any_text_field_is_refused_naming_the_field(change, field_name):
+    """PostgreSQL text cannot hold NUL: refused at validation, which every channel shares."""
+    with pytest.raises(DraftRejected) as err:
+        validate(_draft(**change), "t", TODAY)
+    assert [str(e) for e in err.value.errors] == [f"{field_name}: must not contain NUL characters (\\x00)"]
+
+
+@pytest.mark.parametrize(
+    "customer, field_name",
+    [
+        (CustomerInput(email="a\x00@example.com"), "customer.email"),
+        (CustomerInput(phone="0912\x00345 6789"), "customer.phone"),
+        (CustomerInput(social=[Social("x", "sara\x00")]), "customer.social[0].handle"),
+        (CustomerInput(social=[Social("x\x00", "sara")]), "customer.social[0].network"),
+        (CustomerInput(account_id="ACME\x00-1"), "customer.account_id"),
+    ],
+)
+def test_a_nul_character_in_an_identifier_is_refused_naming_the_field(customer, field_name):
+    with pytest.raises(DraftRejected) as err:
+        validate(_draft(customer=customer), "t", TODAY)
+    assert [e.field for e in err.value.errors] == [field_name]
+
+
+LIMITS = {
+    "tenant": 64,
+    "subject": 300,
+    "body": 20_000,
+    "product": 200,
+    "category": 100,
+    "purchase_date": 10,
+    "idempotency_key": 200,
+}
+
+
+@pytest.mark.parametrize("name", LIMITS)
+def test_every_text_field_has_a_maximum_named_in_the_error(name):
+    limit = LIMITS[name]
+    at_limit = "2026-01-01" if name == "purchase_date" else "x" * limit
+    validate(_draft(**{name: at_limit}), "t", TODAY)  # the maximum itself is accepted
+    with pytest.raises(DraftRejected) as err:
+        validate(_draft(**{name: "x" * (limit + 1)}), "t", TODAY)
+    assert [str(e) for e in err.value.errors] == [f"{name}: at most {limit} characters"]
+
+
+@pytest.mark.parametrize(
+    "customer, metadata, expected",
+    [
+        (
+            CustomerInput(email="a@example.com", display_name="n" * 201),
+            {},
+            "customer.display_name: at most 200",
+        ),
+        (
+            CustomerInput(email="a@example.com"),
+            {f"k{i}": "v" for i in range(51)},
+            "metadata: at most 50 entries",
+        ),
+        (CustomerInput(email="a@example.com"), {"k" * 65: "v"}, "metadata: key 1: at most 64 characters"),
+        (
+            CustomerInput(email="a@example.com"),
+            {"order": "v" * 501},
+            "metadata['order']: at most 500 characters",
+        ),
+        (
+            CustomerInput(email="a@example.com", social=[Social("x", f"h{i}") for i in range(11)]),
+            {},
+            "customer.social: at most 10",
+        ),
+        (
+            CustomerInput(phone="0912 345 6789" + " " * 5 + "1" * 20),
+            {},
+            "customer.phone: at most 32 characters",
+        ),
+        (
+            CustomerInput(social=[Social("x", "h" * 65)]),
+            {},
+            "customer.social[0].handle: at most 64 characters",
+        ),
+        (
+            CustomerInput(social=[Social("n" * 33, "h")]),
+            {},
+            "customer.social[0].network: at most 32 characters",
+        ),
+        (CustomerInput(account_id="a" * 129), {}, "customer.account_id: must be 1 to 128 characters"),
+    ],
+)
+def test_customer_and_metadata_limits_are_named_in_the_error(customer, metadata, expected):
+    with pytest.raises(DraftRejected) as err:
+        validate(_draft(customer=customer, metadata=metadata), "t", TODAY)
+    assert [str(e) for e in err.value.errors][0].startswith(expected)
+    assert len(str(err.value)) < 500  # the refusal never quotes the oversized input back
+
+
+def test_a_draft_at_every_limit_makes_an_event_far_below_the_broker_limit(tmp_path):
+    """Every field at its maximum, in 4-byte characters: the ComplaintReceived event on the outbox
+    stays far below Kafka's 1 MiB message limit."""
+    from sqlmodel import Session, select
+
+    from services.common.db import OutboxMessage, create_tables, make_engine
+    from services.intake.adapters.db import MODELS
+    from services.intake.domain import draft as d
+    from services.intake.service import IntakeService
+
+    wide = "😀"  # 4 bytes in UTF-8
+    draft = Draft(
+        tenant="t" * d.MAX_TENANT,
+        channel="web",
+        customer=CustomerInput(
+            email="a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 61,
+            phone="+98 912 345 6789",
+            social=[Social("n" * 32, f"{i}" + "h" * 63) for i in range(d.MAX_SOCIAL)],
+            account_id="a" * 128,
+            display_name=wide * d.MAX_DISPLAY_NAME,
+        ),
+        subject=wide * d.MAX_SUBJECT,
+        body=wide * d.MAX_BODY,
+        product=wide * d.MAX_PRODUCT,
+        purchase_date="2026-01-01",
+        category=wide * d.MAX_CATEGORY,
+        metadata={
+            f"{i:02d}" + "k" * (d.MAX_METADATA_KEY - 2): wide * d.MAX_METADATA_VALUE for i in range(50)
+        },
+        idempotency_key="i" * d.MAX_IDEMPOTENCY_KEY,
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+    create_tables(engine, MODELS)
+    IntakeService(engine, "default", clock=lambda: datetime(2026, 11, 23, tzinfo=UTC)).submit(draft)
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    size = len(row.value) + len(row.key or b"") + len(row.headers_json.encode("utf-8"))
+    assert size < 300_000, size  # about 200 KB: a third of the broker's 1 MiB
