@@ -45,7 +45,7 @@ from .adapters.http_channels import is_transient as http_transient
 from .adapters.tenant_config import TenantBook
 from .domain import guard
 from .domain.audience import CUSTOMER_EVENTS, CaseState, Planned, TeamLadder, Trigger, needs_directory, plan
-from .domain.model import Audience, Channel, DeliveryKey, DeliveryStatus, Template
+from .domain.model import Audience, Channel, DeliveryKey, DeliveryStatus, Template, delivery_class
 from .domain.schedule import RetryPolicy
 from .domain.templates import RenderedMessage, TemplateRenderer, choose_language
 from .domain.tenant import StaffProfile, TenantConfig
@@ -333,6 +333,7 @@ class Planner:
             audience=p.audience.value,
             recipient_id=p.recipient_id,
             reference=case.reference,
+            priority_class=delivery_class(p.template.value, p.audience.value, case.priority),
             next_attempt_at=p.hold_until or now,
             created_at=now,
             updated_at=now,

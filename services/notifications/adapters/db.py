@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
@@ -63,7 +63,10 @@ class NotificationJob(SQLModel, table=True):
 
 class DeliveryRow(SQLModel, table=True):
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("trigger_event_id", "recipient", "channel", name="uq_delivery_key"),)
+    __table_args__ = (
+        UniqueConstraint("trigger_event_id", "recipient", "channel", name="uq_delivery_key"),
+        Index("ix_deliveries_due", "status", "priority_class", "next_attempt_at"),
+    )
     notification_id: str = Field(primary_key=True)  # derived from the delivery key
     complaint_id: str = Field(index=True)
     trigger_event_id: str
@@ -80,6 +83,7 @@ class DeliveryRow(SQLModel, table=True):
     html: str = ""
     payload: str = ""  # JSON for webhooks
     status: str = Field(default=DeliveryStatus.PENDING.value, index=True)
+    priority_class: int = 2  # domain.model.delivery_class: 0 customer first, 1 staff action, 2 staff info
     attempts: int = 0
     manual_retries: int = 0
     dead_lettered: bool = False
@@ -182,7 +186,11 @@ def due_deliveries(engine: Engine, now: datetime, limit: int = 50) -> list[Deliv
                     col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
                     col(DeliveryRow.next_attempt_at) <= now,
                 )
-                .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.created_at))
+                .order_by(
+                    col(DeliveryRow.priority_class),
+                    col(DeliveryRow.next_attempt_at),
+                    col(DeliveryRow.created_at),
+                )
                 .limit(limit)
             ).all()
         )

@@ -60,6 +60,26 @@ CUSTOMER_TEMPLATES = frozenset(
 )
 
 
+# Under pressure the customer comes first: deliveries are sent by class, then by due time.
+CUSTOMER_FIRST = 0  # every customer message, and any alert about a critical (safety) complaint
+STAFF_ACTION = 1  # staff alerts that ask for action now: escalations, SLA warnings, closing windows
+STAFF_INFO = 2  # assignments, follow-up notices, keep-informed copies, integration webhooks
+STAFF_ACTION_TEMPLATES = frozenset(
+    {Template.ESCALATION, Template.SLA_WARNING, Template.ACCEPT_WINDOW_CLOSING}
+)
+
+
+def delivery_class(template: str, audience: str, priority: str) -> int:
+    """The class a delivery is sent in: in a storm of 300 assignment mails the customers'
+    acknowledgements must not wait behind them (their clocks would breach and escalate, adding
+    yet more staff mail)."""
+    if audience == Audience.CUSTOMER or template in CUSTOMER_TEMPLATES or priority == "critical":
+        return CUSTOMER_FIRST
+    if template in STAFF_ACTION_TEMPLATES:
+        return STAFF_ACTION
+    return STAFF_INFO
+
+
 def normalize_email(address: str) -> str:
     """The form a recipient is keyed on (intake already lower-cases; this keeps the key stable)."""
     return address.strip().lower()
