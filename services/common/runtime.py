@@ -30,9 +30,31 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _bounded_fetch_wait(wait_ms: int) -> None:
+    """faust 0.15 creates its worker consumer with fetch_max_wait_ms=1500 and no setting to change
+    it; the local broker holds a fetch that long before it answers with records that arrived in
+    the meantime, which adds up to 1.5 s to every hop. Set the wait on the consumer it creates."""
+    from faust.transport.drivers import aiokafka as driver
+
+    thread = driver.AIOKafkaConsumerThread
+    if getattr(thread, "_haq_fetch_wait_ms", None) == wait_ms:
+        return
+    create = getattr(thread, "_haq_create_worker_consumer", thread._create_worker_consumer)
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = wait_ms  # read when the consumer starts its fetcher
+        return consumer
+
+    thread._haq_create_worker_consumer = create
+    thread._create_worker_consumer = create_worker_consumer
+    thread._haq_fetch_wait_ms = wait_ms
+
+
 def make_app(service: str, settings: Settings) -> faust.App:
     # Each service process builds exactly one app: process-wide telemetry is set up here.
     configure_tracing(service, settings)
+    _bounded_fetch_wait(settings.kafka_fetch_max_wait_ms)
     brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(","))
     return faust.App(
         f"haq-{service}",

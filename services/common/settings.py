@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float = 10.0
     kafka_heartbeat_interval_s: float = 1.0
     kafka_request_timeout_s: float = 30.0
+    # How long the broker may hold a consumer's fetch when no records are waiting (faust's own
+    # 1.5 s adds that much to each hop on the local broker).
+    kafka_fetch_max_wait_ms: int = 50
     lifecycle_partitions: int = 6
     # Consumers take up to this many records at a time (or what came within the window) and apply
     # them in one transaction; a failing batch falls back to one event at a time.

@@ -31,6 +31,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import grpc
@@ -168,6 +169,8 @@ class Progress:
     clocked: set[str] = field(default_factory=set)
     acknowledged: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     events: int = 0
+    # complaint -> event type -> (the event's ce_time, when the watcher read it), epoch seconds
+    stamps: dict[str, dict[str, tuple[float, float]]] = field(default_factory=lambda: defaultdict(dict))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def done(self, ids: set[str]) -> int:
@@ -176,6 +179,11 @@ class Progress:
 
 
 WATCHED = {b"haq.v1.OwnerAssigned", b"haq.v1.SlaClocksStarted", b"haq.v1.NotificationSent"}
+HOPS = {
+    b"haq.v1.ComplaintReceived": "received",
+    b"haq.v1.ComplaintRouted": "routed",
+    b"haq.v1.OwnerAssigned": "owned",
+}
 
 
 class Watcher(threading.Thread):
@@ -189,6 +197,7 @@ class Watcher(threading.Thread):
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
+                "fetch.wait.max.ms": 10,  # the watcher must not add its own fetch wait to latencies
                 "group.id": "bench-watch",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
@@ -206,10 +215,17 @@ class Watcher(threading.Thread):
                     continue
                 now = time.perf_counter()
                 p.events += 1
-                ce_type = dict(msg.headers() or []).get("ce_type")
+                headers = dict(msg.headers() or [])
+                ce_type = headers.get("ce_type")
+                cid = (msg.key() or b"").decode()
+                if ce_type in HOPS and "ce_time" in headers:
+                    at = datetime.fromisoformat(
+                        headers["ce_time"].decode().replace("Z", "+00:00")
+                    ).timestamp()
+                    with p.lock:
+                        p.stamps[cid].setdefault(HOPS[ce_type], (at, time.time()))
                 if ce_type not in WATCHED:
                     continue
-                cid = (msg.key() or b"").decode()
                 with p.lock:
                     if ce_type == b"haq.v1.OwnerAssigned":
                         p.owned_at.setdefault(cid, now)
@@ -373,6 +389,19 @@ def run() -> None:
             print(f"   submission -> owner assigned at {PACED_RATE:.0f}/s offered ({len(lat)} of {paced_count}): "
                   f"p50 {percentile(lat, 0.5) * 1e3:.0f} ms, p99 {percentile(lat, 0.99) * 1e3:.0f} ms, "
                   f"mean {statistics.mean(lat) * 1e3 if lat else float('nan'):.0f} ms")  # fmt: skip
+            with watcher.progress.lock:
+                stamps = [
+                    watcher.progress.stamps[i] for i in sent if len(watcher.progress.stamps.get(i, {})) == 3
+                ]
+            hops = {
+                "intake relay": [s["received"][1] - s["received"][0] for s in stamps],
+                "routing consume + decide": [s["routed"][0] - s["received"][0] for s in stamps],
+                "routing relay": [s["routed"][1] - s["routed"][0] for s in stamps],
+                "escalation consume + offer": [s["owned"][0] - s["routed"][0] for s in stamps],
+                "escalation relay": [s["owned"][1] - s["owned"][0] for s in stamps],
+            }
+            print("   hops (median ms, event time to event time or to the topic): "
+                  + ", ".join(f"{k} {statistics.median(v) * 1e3:.0f}" for k, v in hops.items() if v))  # fmt: skip
             watcher.stopping.set()
         finally:
             platform.stop()
