@@ -2,8 +2,8 @@
 
     python -m services.console.devrun [--ready-timeout SECONDS]   (or HAQ_READY_TIMEOUT_S; default 120)
 
-Starts, under honcho's process manager (each process in its own process group, output
-multiplexed with a name prefix):
+Starts, under a small supervisor of its own (each process in its own process group, output
+multiplexed with a name prefix by honcho's printer):
 
 1. the local Kafka-protocol broker (tansu, in memory) on HAQ_KAFKA_BOOTSTRAP; waits for its port
    and creates the topics (`services.common.topics.ensure_topics`);
@@ -13,11 +13,21 @@ multiplexed with a name prefix):
 4. the ops dashboard (`python -m services.console.dashboard`) on HAQ_DASHBOARD_PORT (8090);
 
 then waits until every service answers SERVING on the standard gRPC health check and the dashboard
-answers /healthz, and prints the endpoints and a copy-paste example. Ctrl-C or SIGTERM stops everything: the SMTP sink and the
-services first (they may still flush their outbox and leave their consumer groups), the broker
-last; honcho signals whole process groups and SIGKILLs whatever is left after KILL_WAIT, so no
-process and no bound port outlives this command. Exit status: 0 after Ctrl-C or SIGTERM; 1 when
-something did not come up or ended on its own (a line starting "FAILED:" says which and why).
+answers /healthz, and prints the endpoints and a copy-paste example.
+
+Supervision: before that READY line, a process that exits stops everything (the platform cannot
+come up as configured; a line starting "FAILED:" says which and why). After it, a service (intake,
+routing, escalation, notifications, the SMTP sink, the dashboard) that exits is restarted after
+1 s, 2 s, 4 s … at most 30 s, the delay starting again once a run stayed up 60 s; 5 crashes within
+2 minutes is a crash loop: "GAVE UP on <name> after 5 crashes …" with its last lines of output, and
+only that service stays down (`RestartPolicy`). A service dying never stops the broker. The broker
+dying is fatal, since it kept every topic in memory: FAILED, everything stops, exit 1.
+
+Ctrl-C or SIGTERM stops everything: the SMTP sink and the services first (they may still flush their
+outbox and leave their consumer groups), the broker last; whole process groups are signalled and
+whatever is left after KILL_WAIT is SIGKILLed (a second Ctrl-C does that at once), so no process and
+no bound port outlives this command. Exit status: 0 after Ctrl-C or SIGTERM; 1 when something did
+not come up or the broker ended.
 
 Auth: every run signs its tokens with a fresh random secret (HAQ_AUTH_SECRET, passed to every
 child; an HAQ_AUTH_SECRET already set is kept), mints one development token per role into
@@ -34,26 +44,28 @@ the sink is kept. Databases configured by URL (HAQ_<SERVICE>_DATABASE_URL) are n
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
 import importlib.util
-import multiprocessing
 import os
 import secrets
-import shlex
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-import honcho.manager
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from honcho.manager import Manager
+from honcho.colour import get_colours
 from honcho.printer import Message, Printer
-from tenacity import stop_after_delay, stop_when_event_set
+from tenacity import stop_after_delay
 
 from services.common import topics
 from services.common.broker import broker_command
@@ -67,25 +79,20 @@ REPO = Path(__file__).resolve().parents[2]
 BROKER = "broker"
 SMTP = "smtp"
 DASHBOARD = "dashboard"
-ME = "devrun"
+ME = "devrun"  # the prefix of devrun's own messages
+SYSTEM = "system"  # the prefix of "started", "stopped", "sending SIGTERM" lines
 READY_LINE = "Haq is ready."
-STOPPED_ON_REQUEST = (130, 143)  # honcho's return codes after SIGINT / SIGTERM
 DEFAULT_READY_TIMEOUT_S = 120.0
-# Seconds between SIGTERM and SIGKILL. honcho's default (5 s) is shorter than a faust worker
-# needs to flush its outbox and leave its consumer group, which then happens on every Ctrl-C.
-honcho.manager.KILL_WAIT = 20
+# Seconds between SIGTERM and SIGKILL on stop: a faust worker needs a few to flush its outbox and
+# leave its consumer group.
+KILL_WAIT = 20
+TAIL_LINES = 15  # of a process's output, quoted when it is given up
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
     name: str
-    argv: list[str]
-
-    @property
-    def command(self) -> str:
-        # honcho runs commands through `sh -c`; exec replaces the shell, so the pid honcho reports
-        # (and the process group it signals) is the program itself.
-        return "exec " + shlex.join(self.argv)
+    argv: list[str]  # run directly (no shell), so its pid is its process group
 
 
 def broker_address(settings: Settings) -> tuple[str, int]:
@@ -216,7 +223,7 @@ def banner(settings: Settings, dashboard: DashboardSettings | None = None) -> li
 
 
 class LockedPrinter(Printer):
-    """honcho's printer, safe to call from the health-check thread as well as the main loop."""
+    """honcho's printer (time, padded name, `| `), safe to call from several threads at once."""
 
     def __init__(self, *args: object, **kwargs: object):
         super().__init__(*args, **kwargs)
@@ -227,12 +234,96 @@ class LockedPrinter(Printer):
             super().write(message)
 
 
-class PlatformManager(Manager):
-    """honcho's Manager with the start-up order and the shutdown order the platform needs.
+# -- restart policy (pure: times are passed in, nothing sleeps) -----------------------------------
 
-    Start: the broker alone; once its port answers and the topics exist, everything else; then a
-    thread waits for every service's gRPC health check. Stop: everything but the broker, then the
-    broker once the others are gone (or KILL_WAIT passes, when honcho SIGKILLs what is left).
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a crashed service is restarted: after 1 s, 2 s, 4 s … at most `max_delay`; the delay
+    starts again from `first_delay` once a run stayed up `stable_after` seconds; `max_crashes`
+    crashes within `window` seconds is a crash loop, and the service is given up."""
+
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    stable_after: float = 60.0
+    max_crashes: int = 5
+    window: float = 120.0
+
+
+class CrashHistory:
+    """The crashes of one process under a RestartPolicy (monotonic seconds in, decisions out)."""
+
+    def __init__(self, policy: RestartPolicy | None = None):
+        self.policy = policy or RestartPolicy()
+        self._recent: deque[float] = deque()
+        self._streak = 0
+
+    @property
+    def recent(self) -> int:
+        """Crashes inside the policy's window, as of the last one recorded."""
+        return len(self._recent)
+
+    def crashed(self, started_at: float, ended_at: float) -> float | None:
+        """Record a run that started at `started_at` and crashed at `ended_at`: the seconds to wait
+        before starting it again, or None when this crash completes a crash loop (give up)."""
+        p = self.policy
+        if ended_at - started_at >= p.stable_after:
+            self._streak = 0
+        self._streak += 1
+        self._recent.append(ended_at)
+        while self._recent[0] <= ended_at - p.window:
+            self._recent.popleft()
+        if len(self._recent) >= p.max_crashes:
+            return None
+        return min(p.max_delay, p.first_delay * 2 ** min(self._streak - 1, 32))
+
+
+# -- the supervisor -------------------------------------------------------------------------------
+
+STARTING, RUNNING, WAITING, GAVE_UP, STOPPED = "starting", "running", "waiting", "gave up", "stopped"
+
+
+def exit_status(rc: int) -> str:
+    if rc < 0:
+        with contextlib.suppress(ValueError):
+            return f"rc={rc}, {signal.Signals(-rc).name}"
+    return f"rc={rc}"
+
+
+@dataclass
+class Child:
+    """One supervised process: its current run (if any) and its history."""
+
+    spec: ProcessSpec
+    colour: str
+    crashes: CrashHistory
+    state: str = STARTING
+    proc: subprocess.Popen[bytes] | None = None
+    reader: threading.Thread | None = None
+    started_at: float = 0.0
+    restart_at: float = 0.0
+    runs: int = 0
+    announced: int = 0  # the run whose SERVING (or /healthz) was last reported
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class Supervisor:
+    """Runs the platform's processes, each in its own process group with its output prefixed by
+    its name, and keeps them running.
+
+    Start: the broker alone; once its port answers and the topics exist, everything else; a
+    thread waits for every service's gRPC health check (and the dashboard's /healthz) and prints
+    the banner. Before that READY line, any exit is fatal: the platform cannot come up as
+    configured. After it, a service that exits is restarted under the RestartPolicy, and one that
+    crash-loops is given up alone; the broker exiting is fatal, since its topics were in memory.
+    Stop (Ctrl-C, SIGTERM, or a fatal failure): everything but the broker, then the broker once the
+    others are gone; whatever is left after KILL_WAIT is SIGKILLed, group and all.
+
+    All process bookkeeping happens on the main thread; signal handlers only record the signal.
     """
 
     def __init__(
@@ -241,71 +332,195 @@ class PlatformManager(Manager):
         ready_timeout: float,
         printer: Printer | None = None,
         dashboard: DashboardSettings | None = None,
+        policy: RestartPolicy | None = None,
     ):
-        super().__init__(printer or LockedPrinter(sys.stdout))
         self.settings = settings
         self.dashboard = dashboard or DashboardSettings()
         self.ready_timeout = ready_timeout
+        self.policy = policy or RestartPolicy()
         self.ready = threading.Event()
         self.failed: str | None = None
-        self._stopping = threading.Event()
+        self.returncode: int | None = None  # 130 / 143 after SIGINT / SIGTERM
+        self.children: dict[str, Child] = {}
+        self.env: dict[str, str] = {}
+        self._printer = printer or LockedPrinter(sys.stdout)
+        self._printer.width = max(self._printer.width, len(ME), len(SYSTEM))
+        self._colours = get_colours()
+        self._stop = threading.Event()
+        self._signals: list[int] = []
 
     def add_processes(self, specs: list[ProcessSpec], env: dict[str, str]) -> None:
+        self.env = env
         for spec in specs:
-            self.add_process(spec.name, spec.command, env=env, cwd=str(REPO))
-        self._printer.width = max(self._printer.width, len(ME))
+            self.children[spec.name] = Child(spec, next(self._colours), CrashHistory(self.policy))
+            self._printer.width = max(self._printer.width, len(spec.name))
 
     # -- output -------------------------------------------------------------------------------
 
-    def say(self, text: str) -> None:
+    def _write(self, name: str, text: str, colour: str | None = None) -> None:
         for line in text.splitlines() or [""]:
-            self._printer.write(Message("line", line + "\n", self._clock.now(), ME, None))
+            self._printer.write(Message("line", line + "\n", datetime.datetime.now(), name, colour))
 
-    # -- start ----------------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        self._write(ME, text)
 
-    def _spawn(self, name: str) -> None:
-        # What honcho's own _start does for every process at once, here one process at a time.
-        entry = self._processes[name]
-        entry["process"] = multiprocessing.Process(
-            name=name, target=entry["obj"].run, args=(self.events, True)
+    def _system(self, text: str) -> None:
+        self._write(SYSTEM, text)
+
+    def _pump(self, child: Child, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        for raw in iter(proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            child.tail.append(line)
+            self._write(child.name, line, child.colour)
+        proc.stdout.close()
+
+    # -- signals ----------------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self._signals.append(signum)  # nothing else here: the main thread may hold any lock
+
+    def _check_signals(self) -> bool:
+        """On the main thread: turn a recorded signal into a stop; True once stopping."""
+        if self._signals and self.returncode is None and not self._stop.is_set():
+            signum = self._signals[0]
+            self._system(f"{signal.Signals(signum).name} received")
+            self.returncode = 128 + signum
+            self._stop.set()
+        return self._stop.is_set()
+
+    def _fail(self, reason: str) -> None:
+        if self.failed is None and not self._stop.is_set():
+            self.failed = reason
+            self.say(f"FAILED: {reason}. Stopping everything.")
+            self._stop.set()
+
+    # -- processes --------------------------------------------------------------------------------
+
+    def _spawn(self, child: Child) -> None:
+        proc = subprocess.Popen(
+            child.spec.argv,
+            cwd=REPO,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: signalled as a whole, not by Ctrl-C
         )
-        entry["process"].start()
+        child.proc, child.state, child.started_at = proc, RUNNING, time.monotonic()
+        child.runs += 1
+        child.reader = threading.Thread(target=self._pump, args=(child, proc), daemon=True)
+        child.reader.start()
+        self._system(f"{child.name} started (pid={proc.pid})")
 
-    def _start(self) -> None:
-        later = {name: self._processes.pop(name) for name in list(self._processes) if name != BROKER}
-        self._spawn(BROKER)
+    def _reap(self, child: Child) -> int:
+        """After its main process ended: SIGKILL anything left in its group, drain its output."""
+        assert child.proc is not None and child.proc.returncode is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.proc.pid, signal.SIGKILL)
+        if child.reader is not None:
+            child.reader.join(2)
+        self._system(f"{child.name} stopped ({exit_status(child.proc.returncode)})")
+        return child.proc.returncode
+
+    def _signal(self, child: Child, sig: signal.Signals) -> None:
+        assert child.proc is not None
+        self._system(f"sending {sig.name} to {child.name} (pid {child.proc.pid})")
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.proc.pid, sig)
+
+    def _ended(self, child: Child, now: float) -> None:
+        rc = self._reap(child)
+        status = exit_status(rc)
+        if child.name == BROKER:
+            child.state = STOPPED
+            self._fail(
+                f"the broker exited ({status}); it kept every topic in memory, so the events of this "
+                "run are gone and the services cannot go on"
+            )
+            return
+        if not self.ready.is_set():
+            child.state = STOPPED
+            watched = child.name in (*SERVICES, DASHBOARD)
+            when = (
+                "before it reported SERVING" if watched and child.announced < child.runs else "unexpectedly"
+            )
+            self._fail(f"{child.name} exited ({status}) {when}; its output is above")
+            return
+        delay = child.crashes.crashed(child.started_at, now)
+        if delay is None:
+            child.state = GAVE_UP
+            p = self.policy
+            last = "\n".join(f"    {line}" for line in child.tail) or "    (no output)"
+            self.say(
+                f"GAVE UP on {child.name} after {child.crashes.recent} crashes within {p.window:g} s "
+                f"(last: {status}); the other processes keep running. Its last lines:\n{last}"
+            )
+            return
+        child.state, child.restart_at = WAITING, now + delay
+        self.say(f"{child.name} crashed ({status}); restarting it in {delay:g} s")
+
+    def _supervise(self) -> None:
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.state == RUNNING and child.proc is not None and child.proc.poll() is not None:
+                self._ended(child, now)
+            elif child.state == WAITING and now >= child.restart_at:
+                self._spawn(child)
+            if self._stop.is_set():
+                return
+
+    # -- run --------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Start, supervise until Ctrl-C/SIGTERM or a fatal failure, then stop everything."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if self._start():
+                while not self._check_signals():
+                    self._supervise()
+                    self._stop.wait(0.1)
+        finally:
+            self._stop.set()
+            self._shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _start(self) -> bool:
+        self._spawn(self.children[BROKER])
         if not self._prepare_broker():
-            self.terminate()
-            return  # the others were never started; loop() ends once the broker has stopped
-        self._processes.update(later)
-        for name in later:
-            self._spawn(name)
+            return False
+        for child in self.children.values():
+            if child.name != BROKER:
+                self._spawn(child)
         threading.Thread(target=self._watch, name="devrun-watch", daemon=True).start()
+        return True
 
     def _prepare_broker(self) -> bool:
         host, port = broker_address(self.settings)
-        broker = self._processes[BROKER]["process"]
+        broker = self.children[BROKER].proc
+        assert broker is not None
         deadline = time.monotonic() + 30
-        while not self._stopping.is_set():
+        while not self._check_signals():
             with socket.socket() as s:
                 s.settimeout(0.5)
                 if s.connect_ex((host, port)) == 0:
                     break
-            if not broker.is_alive():
+            if broker.poll() is not None:
                 self._fail(f"the broker exited before it listened on {host}:{port}; its output is above")
                 return False
             if time.monotonic() > deadline:
                 self._fail(f"the broker did not listen on {host}:{port} within 30 s")
                 return False
             time.sleep(0.1)
-        if self._stopping.is_set():
+        if self._stop.is_set():
             return False
         try:
-            topics.ensure_topics.retry_with(stop=stop_after_delay(30) | stop_when_event_set(self._stopping))(
-                self.settings
-            )
+            topics.ensure_topics.retry_with(
+                stop=stop_after_delay(30) | (lambda _state: self._check_signals())
+            )(self.settings)
         except Exception as exc:
-            if self._stopping.is_set():
+            if self._check_signals():
                 return False
             self._fail(f"could not create the topics on {host}:{port}: {exc}")
             return False
@@ -315,35 +530,32 @@ class PlatformManager(Manager):
         return True
 
     def _watch(self) -> None:
-        """Wait for every service's SERVING (and the dashboard's /healthz), print the banner, then
-        keep watching: a process that ends on its own (before or after ready) is named, and honcho
-        stops the rest."""
-        pending = [*SERVICES, DASHBOARD]
+        """Wait for every service's SERVING (and the dashboard's /healthz) and print the banner;
+        after that, say when a restarted service is back."""
+        watched = [*SERVICES, DASHBOARD]
         deadline = time.monotonic() + self.ready_timeout
         channels = {svc: grpc.insecure_channel(self.settings.grpc_target(svc)) for svc in SERVICES}
         try:
-            while True:
-                # honcho records a return code before it starts stopping the others, so an
-                # unexpected exit is seen here before _stopping is.
-                ended = [(n, p["returncode"]) for n, p in self._processes.items() if "returncode" in p]
-                if ended:
-                    name, rc = ended[0]
-                    when = "before it reported SERVING" if name in pending else "unexpectedly"
-                    self._fail(f"{name} exited (rc={rc}) {when}; its output is above")
-                    return
-                if self._stopping.is_set():
-                    return
-                for svc in list(pending):
-                    if svc == DASHBOARD:
-                        if self._dashboard_up():
-                            pending.remove(svc)
-                            self.say(f"dashboard is up on {self.dashboard.url(self.settings.http_host)}")
-                    elif self._serving(channels[svc]):
-                        pending.remove(svc)
-                        self.say(f"{svc} is SERVING on {self.settings.grpc_target(svc)}")
-                    if not pending:
-                        self.say("\n".join(banner(self.settings, self.dashboard)))
-                        self.ready.set()
+            while not self._stop.is_set():
+                for name in watched:
+                    child = self.children[name]
+                    run = child.runs
+                    if child.state != RUNNING or child.announced >= run:
+                        continue
+                    if not (self._dashboard_up() if name == DASHBOARD else self._serving(channels[name])):
+                        continue
+                    child.announced = run
+                    where = (
+                        f"up on {self.dashboard.url(self.settings.http_host)}"
+                        if name == DASHBOARD
+                        else f"SERVING on {self.settings.grpc_target(name)}"
+                    )
+                    again = f" again (run {run})" if run > 1 else ""
+                    self.say(f"{name} is {where}{again}")
+                pending = [n for n in watched if self.children[n].announced == 0]
+                if not pending and not self.ready.is_set():
+                    self.say("\n".join(banner(self.settings, self.dashboard)))
+                    self.ready.set()
                 if pending and time.monotonic() > deadline:
                     self._fail(
                         f"{', '.join(pending)} did not report SERVING (the dashboard: answer /healthz) within "
@@ -351,7 +563,7 @@ class PlatformManager(Manager):
                         "if the machine is just slow)"
                     )
                     return
-                self._stopping.wait(0.25 if pending else 0.5)
+                self._stop.wait(0.25 if pending else 0.5)
         finally:
             for channel in channels.values():
                 channel.close()
@@ -373,60 +585,42 @@ class PlatformManager(Manager):
             return False
         return resp.status == health_pb2.HealthCheckResponse.SERVING
 
-    def _fail(self, reason: str) -> None:
-        if self.failed is None and self.returncode not in STOPPED_ON_REQUEST:
-            self.failed = reason
-            self.say(f"FAILED: {reason}. Stopping everything.")
-            self.terminate()
+    # -- stop -------------------------------------------------------------------------------------
 
-    # -- stop -----------------------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        """SIGTERM everything but the broker; the broker once they are gone (or shortly before
+        KILL_WAIT); SIGKILL whatever is left after KILL_WAIT. A second Ctrl-C SIGKILLs at once."""
+        for child in self.children.values():
+            if child.state == WAITING:
+                child.state = STOPPED  # a pending restart is cancelled
+        running = [c for c in self.children.values() if c.state == RUNNING]
+        start, signals_seen = time.monotonic(), len(self._signals)
+        broker = self.children.get(BROKER)
+        for child in running:
+            if child is not broker:
+                self._signal(child, signal.SIGTERM)
 
-    def terminate(self) -> None:
-        self._stopping.set()
-        super().terminate()
+        def wait(children: list[Child], until: float) -> bool:
+            """Reap the ones that end; True when all have ended, False at `until` or a second signal."""
+            while True:
+                for child in children:
+                    if child.state == RUNNING and child.proc is not None and child.proc.poll() is not None:
+                        self._reap(child)
+                        child.state = STOPPED
+                if all(c.state != RUNNING for c in children):
+                    return True
+                if time.monotonic() >= until or len(self._signals) > signals_seen:
+                    return False
+                time.sleep(0.1)
 
-    def _killall(self, force: bool = False) -> None:
-        running = [n for n, p in self._processes.items() if "returncode" not in p and "process" in p]
-        if force:
-            for name in running:
-                self._signal(name, force=True)
-            return
-        for name in running:
-            if name != BROKER:
-                self._signal(name, force=False)
-        if BROKER in running:
-            threading.Thread(target=self._stop_broker_last, name="devrun-stop-broker", daemon=True).start()
-
-    def _stop_broker_last(self) -> None:
-        """SIGTERM the broker once the others have stopped, or shortly before honcho's SIGKILL."""
-        deadline = time.monotonic() + max(1.0, honcho.manager.KILL_WAIT - 2)
-        while time.monotonic() < deadline:
-            others = [p for n, p in self._processes.items() if n != BROKER and "process" in p]
-            if all("returncode" in p for p in others):
-                break
-            time.sleep(0.1)
-        self._signal(BROKER, force=False)
-
-    def _signal(self, name: str, force: bool) -> None:
-        """Signal the process group of `name`; when its pid is not known yet (it was spawned a moment
-        ago and the main loop has not read its start message), wait for it in the background."""
-        entry = self._processes[name]
-        if entry.get("pid") is None:
-            threading.Thread(target=self._signal_when_started, args=(name, force), daemon=True).start()
-            return
-        self._system_print(f"sending {'SIGKILL' if force else 'SIGTERM'} to {name} (pid {entry['pid']})\n")
-        if force:
-            self._procmgr.kill(entry["pid"])
-        else:
-            self._procmgr.terminate(entry["pid"])
-
-    def _signal_when_started(self, name: str, force: bool) -> None:
-        entry = self._processes[name]
-        deadline = time.monotonic() + 10
-        while entry.get("pid") is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if entry.get("pid") is not None and "returncode" not in entry:
-            self._signal(name, force)
+        wait([c for c in running if c is not broker], start + max(1.0, KILL_WAIT - 2))
+        if broker is not None and broker.state == RUNNING and len(self._signals) == signals_seen:
+            self._signal(broker, signal.SIGTERM)
+        if not wait(running, start + KILL_WAIT):
+            for child in running:
+                if child.state == RUNNING:
+                    self._signal(child, signal.SIGKILL)
+            wait(running, time.monotonic() + 10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -457,21 +651,22 @@ def main(argv: list[str] | None = None) -> int:
     removed = clean_data(settings, keep)
     write_dev_tokens(settings)
 
-    manager = PlatformManager(settings, args.ready_timeout)
-    manager.add_processes(plan(settings), child_env(settings))
+    supervisor = Supervisor(settings, args.ready_timeout)
+    supervisor.add_processes(plan(settings), child_env(settings))
     if keep:
-        manager.say(f"HAQ_KEEP_DATA=1: keeping the databases in {settings.data_dir.resolve()}")
+        supervisor.say(f"HAQ_KEEP_DATA=1: keeping the databases in {settings.data_dir.resolve()}")
     elif removed:
-        manager.say(
+        supervisor.say(
             f"removed {len(removed)} database file(s) of the previous run from {settings.data_dir.resolve()}"
         )
-    manager.loop()
-    if manager.failed:
+    supervisor.run()
+    if supervisor.failed or supervisor.returncode is None:
         return 1
-    if manager.returncode in STOPPED_ON_REQUEST:
-        manager.say("all processes stopped")
-        return 0
-    return manager.returncode or 1
+    given_up = [c.name for c in supervisor.children.values() if c.state == GAVE_UP]
+    supervisor.say(
+        "all processes stopped" + (f" ({', '.join(given_up)} had been given up)" if given_up else "")
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """`make run` as a real process tree: devrun starts the broker, the SMTP sink and the four services,
-prints its ready line, and leaves no process and no bound port behind when it is stopped."""
+prints its ready line, restarts a service that dies (the broker and its in-memory topics live on),
+and leaves no process and no bound port behind when it is stopped."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import signal
@@ -14,12 +16,19 @@ import threading
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 
+from services.common.auth import authorized_channel
 from services.common.broker import free_port
+from services.common.pb.haq.v1 import complaint_pb2 as c
+from services.common.pb.haq.v1 import intake_pb2, intake_pb2_grpc
 from services.common.settings import SERVICES, Settings
+from services.common.tail import collect
+from services.common.topics import LIFECYCLE_TOPIC
+from services.console import devrun
 from services.console.devrun import READY_LINE
-from tests.conftest import REPO, make_settings, settings_env
+from tests.conftest import REPO, make_settings, settings_env, wait_serving
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +210,142 @@ def test_sigterm_stops_it_as_well(tmp_path: Path):
         assert_nothing_left(run, pids)
     finally:
         run.cleanup()
+
+
+def routed_case(
+    intake: intake_pb2_grpc.IntakeServiceStub, reference: str, timeout: float
+) -> intake_pb2.CaseFile:
+    """The case file once routing's answer came back over the broker (it names a team)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            case = intake.GetComplaint(intake_pb2.GetComplaintRequest(complaint=reference), timeout=5)
+            if case.team:
+                return case
+        except grpc.RpcError as exc:
+            if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise
+        if time.monotonic() > deadline:
+            pytest.fail(f"{reference} not routed within {timeout} s")
+        time.sleep(0.3)
+
+
+def submit(intake: intake_pb2_grpc.IntakeServiceStub, email: str) -> intake_pb2.SubmitComplaintResponse:
+    draft = c.ComplaintDraft(
+        channel=c.CHANNEL_EMAIL,
+        sector=c.SECTOR_HEALTHCARE,
+        customer=c.CustomerIdentifiers(email=email),
+        subject="نوبت جراحی",
+        body="نوبت جراحی من دو بار لغو شد و کسی پاسخ نمی‌دهد.",
+    )
+    return intake.SubmitComplaint(intake_pb2.SubmitComplaintRequest(draft=draft), timeout=10)
+
+
+def test_a_killed_service_comes_back_and_the_broker_keeps_its_events(tmp_path: Path):
+    settings = make_settings(tmp_path / "var", f"127.0.0.1:{free_port()}")
+    run = DevRun(settings)
+    try:
+        run.wait_for(READY_LINE, timeout=180)
+        before = run.children()
+        token = (settings.data_dir / "tokens" / "developer.token").read_text().strip()
+        with authorized_channel(settings.grpc_target("intake"), token) as channel:
+            intake = intake_pb2_grpc.IntakeServiceStub(channel)
+            first = submit(intake, "sara@example.com")
+            routed_case(intake, first.reference, timeout=60)
+
+            os.kill(before["intake"], signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while run.children()["intake"] == before["intake"]:
+                assert run.proc.poll() is None, (
+                    f"devrun exited ({run.proc.returncode}):\n{run.output[-4000:]}"
+                )
+                assert time.monotonic() < deadline, f"intake not restarted:\n{run.output[-4000:]}"
+                time.sleep(0.2)
+            wait_serving(settings.grpc_target("intake"), timeout=120)
+
+            assert run.proc.poll() is None, run.output[-4000:]
+            assert "Stopping everything" not in run.output
+            now = run.children()
+            assert {n: p for n, p in now.items() if n != "intake"} == {
+                n: p for n, p in before.items() if n != "intake"
+            }, "only intake may have been restarted"
+            assert not gone(now["broker"])
+
+            # The complaint from before the kill, and its event on the broker's in-memory topic.
+            case = intake.GetComplaint(intake_pb2.GetComplaintRequest(complaint=first.reference), timeout=5)
+            assert case.complaint.id == first.complaint_id and case.team
+            events = collect(
+                settings,
+                LIFECYCLE_TOPIC,
+                until=lambda seen: any(r.envelope and r.envelope.subject == first.complaint_id for r in seen),
+                timeout=30,
+            )
+            assert any(
+                r.envelope
+                and r.envelope.subject == first.complaint_id
+                and r.envelope.name == "ComplaintReceived"
+                for r in events
+            ), "the broker lost the events from before the kill"
+            # and the platform still works end to end: a new complaint is routed as well
+            second = submit(intake, "maryam@example.com")
+            routed_case(intake, second.reference, timeout=90)
+
+        run.proc.send_signal(signal.SIGINT)
+        assert run.wait_exit(timeout=60) == 0, run.output[-4000:]
+        assert_nothing_left(run, {**run.children(), "intake (killed)": before["intake"]})
+    finally:
+        run.cleanup()
+
+
+def tiny_supervisor(**flaky: str) -> tuple[devrun.Supervisor, io.StringIO]:
+    """A Supervisor over small Python processes (a stand-in broker, a steady one and the given
+    ones), past its READY line, with a fast restart policy."""
+    out = io.StringIO()
+    policy = devrun.RestartPolicy(first_delay=0.05, max_delay=0.2, stable_after=60, max_crashes=3, window=60)
+    sup = devrun.Supervisor(Settings(), ready_timeout=1, printer=devrun.LockedPrinter(out), policy=policy)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    specs = [devrun.ProcessSpec("broker", sleeper), devrun.ProcessSpec("steady", sleeper)]
+    specs += [devrun.ProcessSpec(name, [sys.executable, "-c", code]) for name, code in flaky.items()]
+    sup.add_processes(specs, dict(os.environ))
+    for child in sup.children.values():
+        sup._spawn(child)
+    sup.ready.set()
+    return sup, out
+
+
+def supervise_until(sup: devrun.Supervisor, done, out: io.StringIO, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, out.getvalue()
+        sup._supervise()
+        time.sleep(0.02)
+
+
+def test_a_crash_loop_gives_up_that_process_alone():
+    sup, out = tiny_supervisor(flaky="print('boom: no config'); raise SystemExit(3)")
+    first = {name: child.proc for name, child in sup.children.items()}
+    try:
+        supervise_until(sup, lambda: sup.children["flaky"].state == devrun.GAVE_UP, out)
+        text = out.getvalue()
+        assert text.count("flaky started") == 3 and "flaky crashed (rc=3); restarting it in" in text
+        assert "GAVE UP on flaky after 3 crashes" in text and "boom: no config" in text, text
+        for name in ("broker", "steady"):
+            assert sup.children[name].proc is first[name] and first[name].poll() is None
+        assert sup.failed is None
+    finally:
+        sup._shutdown()
+    assert all(child.proc.poll() is not None for child in sup.children.values())
+    assert "sending SIGTERM to broker" in out.getvalue()
+
+
+def test_the_broker_dying_is_fatal():
+    sup, out = tiny_supervisor()
+    try:
+        sup.children["broker"].proc.kill()
+        supervise_until(sup, lambda: sup.failed is not None, out)
+        assert "FAILED: the broker exited (rc=-9, SIGKILL)" in out.getvalue()
+        assert "events of this run are gone" in sup.failed
+        assert sup.children["steady"].proc.poll() is None  # stopping is the shutdown's job
+    finally:
+        sup._shutdown()
+    assert sup.children["steady"].proc.poll() is not None

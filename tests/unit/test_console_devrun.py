@@ -15,15 +15,55 @@ from services.console import devrun, smtp_sink
 from services.console.dashboard.settings import DashboardSettings
 
 
-def test_plan_starts_broker_sink_and_every_service_with_exec():
+def test_plan_starts_broker_sink_and_every_service():
     settings = Settings(kafka_bootstrap="127.0.0.1:19999")
     specs = devrun.plan(settings, python="/venv/bin/python")
     assert [s.name for s in specs] == ["broker", "smtp", *SERVICES, "dashboard"]
     broker = specs[0]
     assert "tcp://127.0.0.1:19999" in broker.argv and "memory://tansu/" in broker.argv
-    assert specs[1].command == "exec /venv/bin/python -m services.console.smtp_sink"
-    assert specs[2].command == "exec /venv/bin/python -m services.intake"
-    assert all(s.command.startswith("exec ") for s in specs)
+    assert specs[1].argv == ["/venv/bin/python", "-m", "services.console.smtp_sink"]
+    assert specs[2].argv == ["/venv/bin/python", "-m", "services.intake"]
+
+
+def test_restart_delays_double_up_to_the_cap_and_reset_after_a_stable_run():
+    policy = devrun.RestartPolicy(first_delay=1, max_delay=30, stable_after=60, max_crashes=5, window=120)
+    history = devrun.CrashHistory(policy)
+    # crashes 50 s into each run: never stable, and never 5 within 2 minutes
+    delays, t = [], 0.0
+    for _ in range(7):
+        started, t = t, t + 50
+        delays.append(history.crashed(started, t))
+        t += delays[-1]
+    assert delays == [1, 2, 4, 8, 16, 30, 30]
+    # a run that stayed up a minute starts the backoff again
+    assert history.crashed(t, t + 60) == 1
+    assert history.crashed(t + 61, t + 62) == 2
+
+
+def test_five_crashes_within_two_minutes_is_a_crash_loop():
+    history = devrun.CrashHistory(devrun.RestartPolicy())
+    t, delays = 0.0, []
+    for _ in range(5):
+        started, t = t, t + 3  # crashes 3 s after every start
+        delays.append(history.crashed(started, t))
+        t += delays[-1] or 0
+    assert delays == [1, 2, 4, 8, None]
+    assert history.recent == 5
+
+
+def test_crashes_older_than_the_window_do_not_count():
+    history = devrun.CrashHistory(devrun.RestartPolicy(max_crashes=3, window=120, stable_after=1e9))
+    assert history.crashed(0, 10) is not None
+    assert history.crashed(11, 20) is not None
+    assert history.crashed(150, 200) is not None  # the first two are more than 2 minutes old
+    assert history.recent == 1
+    assert history.crashed(201, 205) is not None
+    assert history.crashed(206, 210) is None  # three within 2 minutes
+
+
+def test_exit_status_names_the_signal():
+    assert devrun.exit_status(3) == "rc=3"
+    assert devrun.exit_status(-9) == "rc=-9, SIGKILL"
 
 
 def test_child_env_pins_the_data_dir(tmp_path: Path, monkeypatch):
