@@ -1,20 +1,55 @@
-"""Email over SMTP with the standard library: one connection per message, explicit timeout.
+"""Email over SMTP with the standard library: one kept-open connection, explicit timeout.
+
+`SmtpSender` reuses one connection for every message (under a lock), reconnects once, transparently,
+when the server has closed it before the message was handed over, and closes it after an idle
+period or on `close()`.
 
 The Message-ID is derived from the delivery key, so if an ambiguous failure (a timeout after the
 server took the data) leads to a retry, mail systems and clients see the same message twice and
 can drop the copy.
+
+Every message goes to exactly one recipient: a recipient with `,` `;` CR, LF or NUL, or more than
+one address, is refused before anything is sent (intake refuses such addresses too; this is the
+second line).
 """
 
 from __future__ import annotations
 
 import email.policy
+import re
 import smtplib
+import threading
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate, getaddresses, parseaddr
 
 from services.common.settings import Settings
 
 from ..domain.templates import RenderedMessage
+
+IDLE_S = 60.0  # close a connection unused this long (servers commonly drop idle clients at 300 s)
+MAX_RECIPIENT = 320
+_NOT_IN_RECIPIENT = re.compile(r"[,;\r\n\x00]")
+
+
+class RecipientRefused(ValueError):
+    """Not exactly one plain recipient address: permanent, no retry helps (is_transient: False)."""
+
+
+def check_recipient(recipient: str) -> str:
+    """The recipient, if it is exactly one address; the error never quotes it (personal data)."""
+    if len(recipient) > MAX_RECIPIENT:
+        raise RecipientRefused(f"recipient: at most {MAX_RECIPIENT} characters")
+    if _NOT_IN_RECIPIENT.search(recipient):
+        raise RecipientRefused("recipient: one address only: no ',', ';', CR, LF or NUL")
+    addresses = getaddresses([recipient])
+    if len(addresses) != 1:
+        raise RecipientRefused("recipient: exactly one address expected")
+    address = addresses[0][1]
+    if address.count("@") != 1 or address.startswith("@") or any(c.isspace() for c in address):
+        raise RecipientRefused("recipient: not one email address")
+    return recipient
 
 
 def sender_domain(sender: str) -> str:
@@ -31,7 +66,7 @@ def build_message(
 ) -> EmailMessage:
     msg = EmailMessage(policy=email.policy.SMTP)  # CRLF line ends, RFC 2047 headers in UTF-8
     msg["From"] = sender
-    msg["To"] = recipient
+    msg["To"] = check_recipient(recipient)
     msg["Subject"] = rendered.subject
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = f"<{notification_id}@{sender_domain(sender)}>"
@@ -61,13 +96,51 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError)  # connection refused, reset, timeouts, DNS
 
 
+class _Connection(smtplib.SMTP):
+    """smtplib.SMTP that remembers whether DATA was started: until then, nothing of the message was
+    handed over, so a dropped connection can be replaced and the message sent again safely."""
+
+    data_started = False
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """The server closed the connection: dropped (EOF, reset) or answered 421 (closing)."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(code == 421 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
+
+
 class SmtpSender:
-    def __init__(self, host: str, port: int, timeout_s: float, local_hostname: str = "haq.local"):
+    """Sends over one kept-open SMTP connection; thread-safe. Call close() on shutdown."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        timeout_s: float,
+        local_hostname: str = "haq.local",
+        idle_s: float = IDLE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.host = host
         self.port = port
         self.timeout_s = timeout_s
         # Given explicitly: smtplib's default looks up our FQDN, which can hang on a bad resolver.
         self.local_hostname = local_hostname
+        self.idle_s = idle_s
+        self.clock = clock
+        self.connections_opened = 0
+        self._lock = threading.Lock()
+        self._smtp: _Connection | None = None
+        self._last_used = 0.0
+        self._reaper: threading.Timer | None = None
+        self._closed = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpSender:
@@ -79,7 +152,91 @@ class SmtpSender:
         )
 
     def send(self, msg: EmailMessage) -> None:
-        with smtplib.SMTP(
-            self.host, self.port, timeout=self.timeout_s, local_hostname=self.local_hostname
-        ) as smtp:
-            smtp.send_message(msg)
+        recipients = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
+        if len(recipients) != 1:
+            raise RecipientRefused("recipient: exactly one To and no Cc or Bcc expected")
+        check_recipient(recipients[0])
+        with self._lock:
+            if self._smtp is not None and self.clock() - self._last_used >= self.idle_s:
+                self._drop(quit=True)  # the server has likely given up on it: start afresh
+            reused = self._smtp is not None
+            try:
+                self._send_once(msg)
+            except Exception as exc:
+                if not (reused and _connection_lost(exc) and not self._data_started()):
+                    self._after_failure(exc)
+                    raise
+                # Closed by the server while we were idle, before any of the message went over:
+                # one new connection, one more try. A second failure is the caller's to retry.
+                self._drop(quit=False)
+                try:
+                    self._send_once(msg)
+                except Exception as again:
+                    self._after_failure(again)
+                    raise
+            finally:
+                self._last_used = self.clock()
+                if self._smtp is not None:
+                    self._schedule_reaper()
+
+    def close(self) -> None:
+        """QUIT and close the connection (if any); a later send opens a new one."""
+        with self._lock:
+            if self._reaper is not None:
+                self._reaper.cancel()
+                self._reaper = None
+            self._drop(quit=True)
+
+    # -- under the lock --
+
+    def _send_once(self, msg: EmailMessage) -> None:
+        if self._smtp is None:
+            self._smtp = _Connection(
+                self.host, self.port, timeout=self.timeout_s, local_hostname=self.local_hostname
+            )
+            self.connections_opened += 1
+        self._smtp.data_started = False
+        self._smtp.send_message(msg)
+
+    def _data_started(self) -> bool:
+        return self._smtp is not None and self._smtp.data_started
+
+    def _after_failure(self, exc: BaseException) -> None:
+        """A refusal of this message (a 4xx/5xx reply; smtplib has sent RSET) leaves the connection
+        usable; anything else (a timeout, a drop, a protocol error) leaves it in an unknown state."""
+        if isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused) and not (
+            _connection_lost(exc)
+        ):
+            return
+        self._drop(quit=False)
+
+    def _drop(self, *, quit: bool) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if quit:
+                smtp.quit()  # quit() closes the socket as well
+            else:
+                smtp.close()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _schedule_reaper(self) -> None:
+        if self._reaper is None and self.idle_s > 0:
+            self._reaper = threading.Timer(self.idle_s, self._reap)
+            self._reaper.daemon = True
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        with self._lock:
+            self._reaper = None
+            if self._smtp is None:
+                return
+            idle = self.clock() - self._last_used
+            if idle >= self.idle_s:
+                self._drop(quit=True)
+            else:
+                self._reaper = threading.Timer(self.idle_s - idle, self._reap)
+                self._reaper.daemon = True
+                self._reaper.start()
