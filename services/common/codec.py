@@ -106,24 +106,40 @@ def encode(envelope: Envelope) -> KafkaRecord:
 
 
 _CORE_ATTRIBUTES = {"id", "type", "source", "time", "subject", "specversion", "datacontenttype"}
+_EVENT_PACKAGE = "haq."
+_CE_PREFIX = "ce_"
+_CONTENT_TYPE = "content-type"
 
 
 def decode(key: bytes | None, value: bytes | None, headers: Any) -> Envelope:
-    """Decode one Kafka record. Raises EventDecodeError with the reason when it is not an event."""
-    header_map = _header_dict(headers)
+    """Decode one Kafka record. Whatever the bytes, raises only EventDecodeError (with the reason)
+    when the record is not a Haq event: a consumer dead-letters it and reads on."""
+    try:
+        return _decode(key, value, headers)
+    except EventDecodeError:
+        raise
+    except Exception as exc:  # a case not foreseen below must still be a refusal, never a crash
+        raise EventDecodeError(f"undecodable record: {type(exc).__name__}: {_short(exc)}") from exc
+
+
+def _decode(key: bytes | None, value: bytes | None, headers: Any) -> Envelope:
+    header_map = _ce_headers(headers)
     if "ce_type" not in header_map or "ce_id" not in header_map:
         raise EventDecodeError("missing CloudEvents headers ce_id/ce_type (binary mode expected)")
+    subject_from_key = _text(key, "the record key") if key else ""
     try:
         event = ce_kafka.from_binary(
             ce_kafka.KafkaMessage(headers=header_map, key=None, value=value or b""), _FORMAT
         )
     except Exception as exc:  # the SDK raises several types for malformed attributes
-        raise EventDecodeError(f"invalid CloudEvents headers: {exc}") from exc
+        raise EventDecodeError(f"invalid CloudEvents headers: {_short(exc)}") from exc
     type_name = event.get_type()
+    if not type_name.startswith(_EVENT_PACKAGE):
+        raise EventDecodeError(f"unknown event type {type_name[:200]!r}")
     try:
         message_class = _symbols.GetSymbol(type_name)
     except KeyError as exc:
-        raise EventDecodeError(f"unknown event type {type_name!r}") from exc
+        raise EventDecodeError(f"unknown event type {type_name[:200]!r}") from exc
     message = message_class()
     try:
         message.ParseFromString(event.get_data() or b"")
@@ -136,18 +152,49 @@ def decode(key: bytes | None, value: bytes | None, headers: Any) -> Envelope:
         type=type_name,
         source=event.get_source(),
         time=event.get_time() or datetime.now(UTC),
-        subject=event.get_subject() or (key.decode() if key else ""),
+        subject=event.get_subject() or subject_from_key,
         message=message,
         extensions=extensions,
     )
 
 
-def _header_dict(headers: Any) -> dict[str, bytes]:
-    if headers is None:
+def _ce_headers(headers: Any) -> dict[str, bytes]:
+    """The CloudEvents headers (`ce_*` and `content-type`, names lower-cased) with values checked to
+    be UTF-8 text; other headers are not part of the event and are left alone. Kafka header names
+    are UTF-8 strings by the protocol: a name that is not is a malformed record."""
+    if not headers:
         return {}
-    items = headers.items() if isinstance(headers, dict) else headers
+    try:
+        items = list(headers.items() if isinstance(headers, dict) else headers)
+    except Exception as exc:
+        raise EventDecodeError(f"headers are not a list of (name, value) pairs: {_short(exc)}") from exc
     out: dict[str, bytes] = {}
-    for k, v in items:
-        name = k.decode() if isinstance(k, bytes) else str(k)
-        out[name] = v if isinstance(v, bytes) else str(v).encode()
+    for i, item in enumerate(items):
+        try:
+            k, v = item
+        except (TypeError, ValueError) as exc:
+            raise EventDecodeError(f"header {i} is not a (name, value) pair") from exc
+        name = (_text(k, f"the name of header {i}") if isinstance(k, bytes | bytearray) else str(k)).lower()
+        if not (name.startswith(_CE_PREFIX) or name == _CONTENT_TYPE):
+            continue
+        raw = bytes(v) if isinstance(v, bytes | bytearray) else str(v if v is not None else "").encode()
+        _text(raw, f"header {name[:100]!r}")  # the SDK would fail on it with a less clear error
+        out[name] = raw
     return out
+
+
+def _text(raw: bytes | bytearray | str, what: str) -> str:
+    if isinstance(raw, str):
+        return raw
+    try:
+        return bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EventDecodeError(
+            f"{what} is not UTF-8 text (byte {exc.start}: {bytes(raw)[exc.start : exc.start + 4]!r})"
+        ) from exc
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's text, bounded: a reason never copies unbounded input."""
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "..."
