@@ -34,6 +34,7 @@ from .adapters.db import (
     IdempotencyRecord,
     NotificationRow,
     TimelineRow,
+    find_idempotency,
 )
 from .domain import casefile
 from .domain.draft import CHANNELS, Draft, FieldError, ValidDraft, validate
@@ -125,7 +126,7 @@ class IntakeService:
         d = valid.draft
         with Session(self.engine) as session:
             if d.idempotency_key:
-                seen = session.get(IdempotencyRecord, (d.tenant, d.idempotency_key))
+                seen = find_idempotency(session, d.tenant, "complaint", d.idempotency_key)
                 if seen is not None:
                     row = session.get(ComplaintRow, seen.complaint_id)
                     assert row is not None
@@ -269,7 +270,7 @@ class IntakeService:
         with Session(self.engine) as session:
             row = self._find(session, complaint, tenant)
             if idempotency_key:
-                seen = session.get(IdempotencyRecord, (tenant, idempotency_key))
+                seen = find_idempotency(session, tenant, "follow_up", idempotency_key)
                 if seen is not None:
                     return FollowUpResult(seen.result_id, seen.complaint_id, True)
             follow_up_id = str(uuid.uuid4())
@@ -306,7 +307,7 @@ class IntakeService:
                 session.commit()
             except IntegrityError:
                 session.rollback()
-                seen = session.get(IdempotencyRecord, (tenant, idempotency_key))
+                seen = find_idempotency(session, tenant, "follow_up", idempotency_key)
                 if seen is None:
                     raise
                 return FollowUpResult(seen.result_id, seen.complaint_id, True)

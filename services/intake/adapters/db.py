@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
 from services.common.db import utcnow
 
@@ -64,7 +64,23 @@ class ComplaintRow(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """First answer for a (tenant, key): a repeated submission gets the same complaint back."""
+    """First answer for a (tenant, kind, key): a repeated submission gets the same complaint (or
+    follow-up) back. The kind is part of the key, so a complaint and a follow-up that happen to
+    carry the same key (an integration's CloudEvent ids) never answer for one another."""
+
+    __tablename__ = "idempotency_records"
+    tenant: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)  # complaint | follow_up
+    key: str = Field(primary_key=True)
+    result_id: str
+    complaint_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LegacyIdempotencyRecord(SQLModel, table=True):
+    """Keys recorded while complaints and follow-ups shared one namespace (one row per (tenant,
+    key), of either kind). Read only: still answered, but only for a key of its own kind, so a
+    retry from before the upgrade stays a duplicate. Nothing writes here any more."""
 
     __tablename__ = "idempotency_keys"
     tenant: str = Field(primary_key=True)
@@ -73,6 +89,17 @@ class IdempotencyRecord(SQLModel, table=True):
     result_id: str
     complaint_id: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+def find_idempotency(
+    session: Session, tenant: str, kind: str, key: str
+) -> IdempotencyRecord | LegacyIdempotencyRecord | None:
+    """The first answer recorded for this (tenant, kind, key), or None; never one of another kind."""
+    seen = session.get(IdempotencyRecord, (tenant, kind, key))
+    if seen is not None:
+        return seen
+    legacy = session.get(LegacyIdempotencyRecord, (tenant, key))
+    return legacy if legacy is not None and legacy.kind == kind else None
 
 
 class FollowUpRow(SQLModel, table=True):
@@ -121,6 +148,7 @@ MODELS = [
     CustomerIdentity,
     ComplaintRow,
     IdempotencyRecord,
+    LegacyIdempotencyRecord,
     FollowUpRow,
     TimelineRow,
     ClockRow,
