@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 from prometheus_client import Counter, Histogram
@@ -29,6 +29,7 @@ from .adapters.db import (
     ComplaintFactsRow,
     StaleCase,
     add_case,
+    case_tenant,
     clock_history,
     due_cases,
     facts_acknowledged_at,
@@ -51,6 +52,7 @@ from .domain import (
     ClockName,
     Escalated,
     Ladder,
+    Roster,
     SlaClock,
     SlaPolicy,
     SlaWarning,
@@ -72,6 +74,10 @@ ACTIONS_CONSUMER = "escalation-actions"
 BREACHES = Counter("haq_sla_breaches_total", "SLA clocks marked breached", ["clock"])
 WARNINGS = Counter("haq_sla_warnings_total", "SLA warnings raised", ["clock"])
 ESCALATIONS = Counter("haq_escalations_total", "Escalation ladder steps", ["level"])
+FIRE_FAILURES = Counter(
+    "haq_deadline_fire_failures",
+    "Cases whose due work failed to apply (isolated, retried with backoff)",
+)
 DEADLINE_LATENESS = Histogram(
     "haq_deadline_lateness_seconds",
     "How long after its due time a deadline was applied",
@@ -80,7 +86,11 @@ DEADLINE_LATENESS = Histogram(
 
 
 class Directory(Protocol):
+    """Read from a cache only: never a call to another service (it may run inside a transaction)."""
+
     def ladder(self, team: str) -> Ladder: ...
+
+    def roster(self) -> Roster | None: ...
 
 
 class Guard(Protocol):
@@ -90,6 +100,9 @@ class Guard(Protocol):
 class NoLadder:
     def ladder(self, team: str) -> Ladder:
         return Ladder()
+
+    def roster(self) -> Roster | None:
+        return None  # no directory: transfers are not checked against one
 
 
 class CaseNotFound(LookupError):
@@ -267,7 +280,9 @@ class ActionResult:
 
 class CaseActions:
     """Agent actions: each loads the case, applies the domain function, and commits the change
-    with its events. A request id makes a retried call apply once."""
+    with its events. A request id makes a retried call apply once; it is scoped to the case's
+    tenant, the complaint and the action, so the same id on another complaint or another action
+    is a new request (and its events get ids of their own)."""
 
     def __init__(
         self,
@@ -276,25 +291,36 @@ class CaseActions:
         binder: Binder,
         guard: Guard | None = None,
         relay: OutboxRelay | None = None,
+        default_tenant: str = "default",
     ):
         self.engine = engine
         self.clock = clock
         self.binder = binder
         self.guard = guard
         self.relay = relay
+        self.default_tenant = default_tenant
 
     def apply(
-        self, complaint_id: str, request_id: str, action: Callable[[Case, datetime], T]
+        self,
+        complaint_id: str,
+        request_id: str,
+        action: Callable[[Case, datetime], T],
+        *,
+        kind: str,
     ) -> ActionResult:
-        trigger = f"action:{request_id}" if request_id else f"action:{uuid.uuid4()}"
         for attempt in range(3):
             with Session(self.engine) as session:
                 case = load_case(session, complaint_id)
                 if case is None:
                     raise CaseNotFound(f"complaint {complaint_id} has no case in escalation")
                 self.binder(case)
-                if request_id and session.get(ProcessedEvent, (ACTIONS_CONSUMER, trigger)) is not None:
-                    return ActionResult(case, [], replayed=True)
+                if request_id:
+                    tenant = case_tenant(session, complaint_id, self.default_tenant)
+                    trigger = f"action:{tenant}:{complaint_id}:{kind}:{request_id}"
+                    if session.get(ProcessedEvent, (ACTIONS_CONSUMER, trigger)) is not None:
+                        return ActionResult(case, [], replayed=True)
+                else:
+                    trigger = f"action:{uuid.uuid4()}"
                 value = action(case, self.clock.now())
                 try:
                     save_case(session, case)
@@ -329,7 +355,15 @@ class DeadlineFirer:
     The case is written only over the version that was read, and the events' ids are fixed per
     deadline (breach, warning, ladder step, with the clock's cycle) or per case version, so with
     several workers, a redelivery or a restart a deadline still fires at most once downstream.
+
+    Each case is isolated: one that fails (anything but a concurrent change) is logged, counted
+    (haq_deadline_fire_failures_total) and retried later with a growing backoff, while the rest of
+    the batch fires; its deadline stays in the index, so a restart retries it too. Nothing here
+    calls another service: the binder reads the directory from its cache.
     """
+
+    RETRY_FIRST = timedelta(seconds=1)
+    RETRY_MAX = timedelta(minutes=5)
 
     def __init__(
         self,
@@ -344,16 +378,38 @@ class DeadlineFirer:
         self.relay = relay
         self.batch = batch
         self.binder = binder or Binder()
+        # complaint id -> (failed attempts, not to be tried before)
+        self._retries: dict[str, tuple[int, datetime]] = {}
 
     def fire_due(self) -> int:
         """Cases whose due work produced events in this call."""
         now = self.clock.now()
+        waiting = [cid for cid, (_, retry_at) in self._retries.items() if retry_at > now]
         with Session(self.engine) as session:
-            due = due_cases(session, now, self.batch)
-        fired = sum(self._fire(cid, due_at) for cid, due_at in due)
+            due = due_cases(session, now, self.batch, exclude=waiting)
+        fired = 0
+        for cid, due_at in due:
+            try:
+                fired += self._fire(cid, due_at)
+            except Exception:  # one case must not stop the others: retried after a backoff
+                self._failed(cid, now)
+            else:
+                self._retries.pop(cid, None)
         if fired and self.relay is not None:
             self.relay.wake()
         return fired
+
+    def _failed(self, complaint_id: str, now: datetime) -> None:
+        attempts = self._retries.get(complaint_id, (0, now))[0] + 1
+        delay = min(self.RETRY_FIRST * 2 ** (attempts - 1), self.RETRY_MAX)
+        self._retries[complaint_id] = (attempts, now + delay)
+        FIRE_FAILURES.inc()
+        log.exception(
+            "firing the due work of complaint %s failed (attempt %d); retrying in %.0f s",
+            complaint_id,
+            attempts,
+            delay.total_seconds(),
+        )
 
     def _fire(self, complaint_id: str, due_at: datetime) -> bool:
         with Session(self.engine) as session:

@@ -9,6 +9,7 @@ for what is due; nothing about pending deadlines lives only in memory.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -290,14 +291,17 @@ def save_case(session: Session, case: Case) -> None:
         session.add(row)
 
 
-def due_cases(session: Session, at: datetime, limit: int = 500) -> list[tuple[str, datetime]]:
-    """(complaint id, due time) of cases with work due at or before `at`, earliest first."""
-    rows = session.exec(
-        select(CaseRow.complaint_id, CaseRow.next_due_at)
-        .where(col(CaseRow.next_due_at).is_not(None), col(CaseRow.next_due_at) <= at)
-        .order_by(col(CaseRow.next_due_at))
-        .limit(limit)
-    ).all()
+def due_cases(
+    session: Session, at: datetime, limit: int = 500, exclude: Sequence[str] = ()
+) -> list[tuple[str, datetime]]:
+    """(complaint id, due time) of cases with work due at or before `at`, earliest first, except
+    those in `exclude` (cases waiting out a retry backoff)."""
+    query = select(CaseRow.complaint_id, CaseRow.next_due_at).where(
+        col(CaseRow.next_due_at).is_not(None), col(CaseRow.next_due_at) <= at
+    )
+    if exclude:
+        query = query.where(col(CaseRow.complaint_id).not_in(list(exclude)))
+    rows = session.exec(query.order_by(col(CaseRow.next_due_at)).limit(limit)).all()
     return [(cid, _aware(due)) for cid, due in rows]  # type: ignore[misc]
 
 

@@ -70,6 +70,7 @@ from .case import (
 )
 from .clock import Clock, FixedClock, ManualClock, SystemClock, utc
 from .ladder import LEVELS, Ladder
+from .limits import FIELD_LIMITS, ID_MAX, REASON_MAX, TEXT_MAX, limit_for, text_problem
 from .policy import (
     DEFAULT_POLICY,
     PAUSABLE_CLOCKS,
@@ -81,8 +82,16 @@ from .policy import (
     policy_for,
     with_warn_share,
 )
+from .roster import Roster
 
 __all__ = [
+    "FIELD_LIMITS",
+    "ID_MAX",
+    "REASON_MAX",
+    "TEXT_MAX",
+    "Roster",
+    "limit_for",
+    "text_problem",
     "ALWAYS_OPEN",
     "DEFAULT_POLICY",
     "LEVELS",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .calendar import ROUND_THE_CLOCK, BusinessCalendar
+from .calendar import ROUND_THE_CLOCK, BusinessCalendar, Calendars
 from .clock import utc
 from .ladder import LEVELS, Ladder
 from .policy import (
@@ -28,6 +28,7 @@ from .policy import (
     SlaPolicy,
     policy_for,
 )
+from .roster import Roster
 
 
 class CaseError(ValueError):
@@ -910,16 +911,37 @@ def customer_followed_up(case: Case, now: datetime) -> bool:
     return True
 
 
+def _check_receiver(roster: Roster | None, to_team: str, to_owner: str) -> None:
+    """The receiving team and person exist in the directory (skipped when there is none)."""
+    if roster is None:
+        return
+    if not roster.has_team(to_team):
+        raise InvalidInput("to_team", f"no team {to_team!r} in the directory")
+    if to_owner and to_owner not in roster.members(to_team):
+        raise InvalidInput("to_owner", f"{to_owner!r} is not a member of team {to_team}")
+
+
 def request_transfer(
-    case: Case, agent: str, to_team: str, reason: str, now: datetime, *, to_owner: str = ""
+    case: Case,
+    agent: str,
+    to_team: str,
+    reason: str,
+    now: datetime,
+    *,
+    to_owner: str = "",
+    roster: Roster | None = None,
+    calendars: Calendars | None = None,
 ) -> Transfer:
-    """A transfer is a request: the current owner stays accountable until the receiver accepts."""
+    """A transfer is a request: the current owner stays accountable until the receiver accepts.
+    With a roster, the receiving team (and person) must be in the directory; with calendars, the
+    receiver's answer window runs on the receiving team's business hours."""
     agent, to_team, reason = (
         _required(agent, "agent"),
         _required(to_team, "to_team"),
         _required(reason, "reason"),
     )
     to_owner = (to_owner or "").strip()
+    _check_receiver(roster, to_team, to_owner)
     _require_working(case, "request a transfer")
     _require_accountable(case, agent, "request a transfer")
     _require(
@@ -931,7 +953,8 @@ def request_transfer(
     if to_team == case.team and to_owner in ("", case.owner):
         raise InvalidInput("to_team", f"{to_team} already owns the complaint; name another team or owner")
     now = utc(now)
-    cal = ROUND_THE_CLOCK if case.sla.round_the_clock else case.calendar
+    receiving = calendars.for_team(to_team) if calendars is not None else case.calendar
+    cal = ROUND_THE_CLOCK if case.sla.round_the_clock else receiving
     case.transfers += 1
     transfer = Transfer(
         transfer_id=f"{case.complaint_id}-t{case.transfers}",
@@ -958,10 +981,12 @@ def request_transfer(
     return transfer
 
 
-def _pending_transfer(case: Case, agent: str, action: str) -> Transfer:
+def _pending_transfer(case: Case, agent: str, action: str, roster: Roster | None = None) -> Transfer:
     transfer = case.transfer
     _require(transfer is not None, f"complaint {case.complaint_id} has no transfer pending")
     assert transfer is not None
+    if roster is not None and agent not in roster.members(transfer.to_team):
+        raise InvalidInput("agent", f"{agent!r} is not a member of the receiving team {transfer.to_team}")
     _require(
         not transfer.to_owner or transfer.to_owner == agent,
         f"cannot {action}: transfer {transfer.transfer_id} is addressed to {transfer.to_owner}",
@@ -971,9 +996,43 @@ def _pending_transfer(case: Case, agent: str, action: str) -> Transfer:
     return transfer
 
 
-def accept_transfer(case: Case, agent: str, now: datetime) -> None:
+def _move_to_calendar(case: Case, calendar: BusinessCalendar, now: datetime) -> None:
+    """The case changes team: its running clocks keep the business time already used and count
+    the rest on the new team's calendar (round-the-clock clocks are unaffected)."""
+    if calendar == case.calendar:
+        return
+    moved: list[SlaClock] = []
+    for clock in _open_clocks(case):
+        if clock.every_minute or clock.run_from is None:
+            continue  # a paused clock resumes on the case's calendar, which is the new one below
+        if clock.is_due(now):
+            continue  # already late on the old hours: the next tick breaches it as it was due
+        clock.consumed = _used(case, clock, now)
+        clock.run_from = now
+        if clock.state is ClockState.RUNNING:
+            clock.due_at = calendar.add(now, max(clock.target - clock.consumed, timedelta(0)))
+            if not clock.warned:
+                warn_left = clock.target * case.sla.warn_share - clock.consumed
+                clock.warn_at = calendar.add(now, max(warn_left, timedelta(0)))
+            moved.append(clock)
+    case.calendar = calendar
+    if moved:
+        case.emit(ClocksStarted(case.complaint_id, case.policy, tuple(c.snapshot() for c in moved)))
+
+
+def accept_transfer(
+    case: Case,
+    agent: str,
+    now: datetime,
+    *,
+    roster: Roster | None = None,
+    calendars: Calendars | None = None,
+) -> None:
+    """The receiver takes the complaint. With a roster, only a member of the receiving team;
+    with calendars, the clocks then run on the receiving team's business hours."""
     agent = _required(agent, "agent")
-    transfer = _pending_transfer(case, agent, "accept the transfer")
+    transfer = _pending_transfer(case, agent, "accept the transfer", roster)
+    now = utc(now)
     previous_owner, previous_team = case.owner, case.team
     case.owner, case.team, case.owner_is_duty_lead = agent, transfer.to_team, False
     case.transfer, case.excluded = None, []
@@ -991,12 +1050,16 @@ def accept_transfer(case: Case, agent: str, now: datetime) -> None:
             case.status,
         )
     )
+    if calendars is not None:
+        _move_to_calendar(case, calendars.for_team(transfer.to_team), now)
 
 
-def decline_transfer(case: Case, agent: str, reason: str, now: datetime) -> None:
+def decline_transfer(
+    case: Case, agent: str, reason: str, now: datetime, *, roster: Roster | None = None
+) -> None:
     """The receiver says no: the complaint stays with its owner and the team lead hears of it."""
     agent, reason = _required(agent, "agent"), _required(reason, "reason")
-    transfer = _pending_transfer(case, agent, "decline the transfer")
+    transfer = _pending_transfer(case, agent, "decline the transfer", roster)
     _end_transfer(case, transfer, agent, reason, timed_out=False)
 
 

@@ -1,6 +1,10 @@
 """SlaService and CaseService: the clocks escalation keeps, and agent actions on a case.
 Validation and status codes here; the domain decides.
 
+Every string field of a CaseService request has a maximum and refuses NUL characters
+(services/escalation/domain/limits.py, docs/limits.md): INVALID_ARGUMENT naming the field and the
+limit, checked before anything else (the response guard never sees an oversized reply).
+
 Scoping (services/common/auth_policy.py): each case's tenant is the one its ComplaintReceived
 named. Another tenant's case, or a case outside an agent's teams (its team, or the team a transfer
 is offered to), is NOT_FOUND; lists only hold the caller's tenant (and an agent's teams). An agent
@@ -30,12 +34,14 @@ from ..domain import (
     CaseStatus,
     Clock,
     InvalidInput,
+    Roster,
     SlaClock,
     accept,
     accept_transfer,
     add_note,
     decline,
     decline_transfer,
+    limit_for,
     next_due,
     reopen,
     request_info,
@@ -43,6 +49,7 @@ from ..domain import (
     resolve,
     respond,
     share_elapsed,
+    text_problem,
 )
 from ..handlers import ActionResult, Binder, CaseActions, CaseNotFound, GuardBlocked, clocks_view
 
@@ -83,6 +90,19 @@ def visible_case(engine: Engine, complaint_id: str, default_tenant: str) -> bool
 def _not_found(context: grpc.ServicerContext, complaint_id: str) -> NoReturn:
     context.abort(grpc.StatusCode.NOT_FOUND, f"complaint {complaint_id} is not known to escalation")
     raise AssertionError("unreachable")
+
+
+def check_limits(request: Any, context: grpc.ServicerContext) -> None:
+    """Every string field of the request within its limit and free of NUL (INVALID_ARGUMENT naming
+    the field: `body: at most 10000 characters`)."""
+    for field in request.DESCRIPTOR.fields:
+        if field.type != field.TYPE_STRING:
+            continue
+        values = getattr(request, field.name)
+        for value in values if field.is_repeated else (values,):
+            problem = text_problem(value, limit_for(field.name))
+            if problem is not None:
+                abort_invalid(context, field.name, problem)
 
 
 def _complaint_id(request: Any, context: grpc.ServicerContext) -> str:
@@ -126,6 +146,7 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
     def GetClocks(
         self, request: escalation_pb2.GetClocksRequest, context: grpc.ServicerContext
     ) -> escalation_pb2.GetClocksResponse:
+        check_limits(request, context)
         complaint_id = _complaint_id(request, context)
         if not visible_case(self.engine, complaint_id, self.default_tenant):
             _not_found(context, complaint_id)
@@ -167,6 +188,7 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
         )
 
     def ListAtRisk(self, request: escalation_pb2.ListClocksRequest, context: grpc.ServicerContext) -> Any:
+        check_limits(request, context)
         if request.limit < 0:
             abort_invalid(context, "limit", "must not be negative")
         with Session(self.engine) as session:
@@ -181,6 +203,7 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
         return self._entries(found)
 
     def ListBreached(self, request: escalation_pb2.ListClocksRequest, context: grpc.ServicerContext) -> Any:
+        check_limits(request, context)
         if request.limit < 0:
             abort_invalid(context, "limit", "must not be negative")
         with Session(self.engine) as session:
@@ -233,8 +256,13 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         self.default_tenant = default_tenant
 
     def _run(
-        self, request: Any, context: grpc.ServicerContext, action: Callable[[Case, datetime], Any]
+        self,
+        request: Any,
+        context: grpc.ServicerContext,
+        action: Callable[[Case, datetime], Any],
+        kind: str,
     ) -> ActionResult:
+        check_limits(request, context)
         complaint_id = _complaint_id(request, context)
         if not visible_case(self.actions.engine, complaint_id, self.default_tenant):
             _not_found(context, complaint_id)
@@ -242,7 +270,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         if actor and not may_act_as(actor):
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "an agent acts only in their own name")
         try:
-            return self.actions.apply(complaint_id, request.request_id.strip(), action)
+            return self.actions.apply(complaint_id, request.request_id.strip(), action, kind=kind)
         except InvalidInput as exc:
             abort_invalid(context, exc.field, exc.problem)
         except CaseError as exc:
@@ -251,15 +279,22 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
             _not_found(context, complaint_id)
         raise AssertionError("unreachable")
 
+    def _roster(self) -> Roster | None:
+        """The directory as last refreshed (a cache read, before the action's transaction)."""
+        return self.actions.binder.directory.roster()
+
     def Accept(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _reply(self._run(request, context, lambda c, now: accept(c, request.agent, now)))
+        return _reply(self._run(request, context, lambda c, now: accept(c, request.agent, now), "accept"))
 
     def Decline(self, request: Any, context: grpc.ServicerContext) -> Any:
         return _reply(
-            self._run(request, context, lambda c, now: decline(c, request.agent, request.reason, now))
+            self._run(
+                request, context, lambda c, now: decline(c, request.agent, request.reason, now), "decline"
+            )
         )
 
     def Respond(self, request: Any, context: grpc.ServicerContext) -> Any:
+        check_limits(request, context)
         for name in ("agent", "body"):
             if not getattr(request, name).strip():
                 abort_invalid(context, name, "required")
@@ -284,6 +319,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
                 channel=request.channel,
                 guard_warnings=warnings,
             ),
+            "respond",
         )
         return escalation_pb2.RespondReply(
             case=_reply(result),
@@ -299,7 +335,10 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         note_id = str(uuid.uuid4())
         return _reply(
             self._run(
-                request, context, lambda c, now: add_note(c, request.agent, request.body, note_id=note_id)
+                request,
+                context,
+                lambda c, now: add_note(c, request.agent, request.body, note_id=note_id),
+                "add_note",
             )
         )
 
@@ -310,16 +349,26 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
                 request,
                 context,
                 lambda c, now: request_info(c, request.agent, request.question, now, request_id=request_id),
+                "request_info",
             )
         )
 
     def RequestTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        roster, calendars = self._roster(), self.actions.binder.calendars
         result = self._run(
             request,
             context,
             lambda c, now: request_transfer(
-                c, request.agent, request.to_team, request.reason, now, to_owner=request.to_owner
+                c,
+                request.agent,
+                request.to_team,
+                request.reason,
+                now,
+                to_owner=request.to_owner,
+                roster=roster,
+                calendars=calendars,
             ),
+            "request_transfer",
         )
         return _reply(result, result.value.transfer_id if result.value is not None else "")
 
@@ -338,14 +387,28 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
             )
 
     def AcceptTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        check_limits(request, context)
         self._receiver_only(request, context)
-        return _reply(self._run(request, context, lambda c, now: accept_transfer(c, request.agent, now)))
-
-    def DeclineTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._receiver_only(request, context)
+        roster, calendars = self._roster(), self.actions.binder.calendars
         return _reply(
             self._run(
-                request, context, lambda c, now: decline_transfer(c, request.agent, request.reason, now)
+                request,
+                context,
+                lambda c, now: accept_transfer(c, request.agent, now, roster=roster, calendars=calendars),
+                "accept_transfer",
+            )
+        )
+
+    def DeclineTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        check_limits(request, context)
+        self._receiver_only(request, context)
+        roster = self._roster()
+        return _reply(
+            self._run(
+                request,
+                context,
+                lambda c, now: decline_transfer(c, request.agent, request.reason, now, roster=roster),
+                "decline_transfer",
             )
         )
 
@@ -355,13 +418,17 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
                 request,
                 context,
                 lambda c, now: resolve(c, request.agent, request.resolution_code, request.summary, now),
+                "resolve",
             )
         )
 
     def Reopen(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return _reply(self._run(request, context, lambda c, now: reopen(c, request.by, request.reason, now)))
+        return _reply(
+            self._run(request, context, lambda c, now: reopen(c, request.by, request.reason, now), "reopen")
+        )
 
     def ListQueue(self, request: Any, context: grpc.ServicerContext) -> Any:
+        check_limits(request, context)
         agent = request.agent.strip()
         if not agent:
             abort_invalid(context, "agent", "required")

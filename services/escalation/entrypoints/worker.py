@@ -22,6 +22,7 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
+from ..adapters.catch_up import CatchUp
 from ..adapters.db import MODELS
 from ..adapters.directory import RoutingDirectory, StaticDirectory, load_calendars
 from ..adapters.guard import ResponseGuard
@@ -46,7 +47,7 @@ def build(
     service_token = settings.service_token()
     directory = RoutingDirectory(
         settings.grpc_target("routing"),
-        fallback=StaticDirectory(own.ladder_file),
+        fallback=StaticDirectory(own.ladder_file, settings.directory_file),
         ttl_s=own.directory_ttl_s,
         deadline_s=own.directory_deadline_s,
         tenant=settings.tenant,
@@ -56,7 +57,7 @@ def build(
     guard = ResponseGuard(
         settings.grpc_target("notifications"), own.guard_deadline_s, settings.tenant, token=service_token
     )
-    actions = CaseActions(engine, clock, binder, guard, relay)
+    actions = CaseActions(engine, clock, binder, guard, relay, default_tenant=settings.tenant)
     grpc_server = GrpcServer(
         settings.grpc_host,
         settings.grpc_port(SVC),
@@ -88,11 +89,35 @@ def build(
         },
     )
     deadlines = DeadlineFirer(engine, clock, relay, binder=binder)
+    # Deadlines wait for the group to read what waited on the topic at start (events that stop a
+    # clock may be among it): its end offsets now, the group's committed offsets on each tick.
+    catch_up = CatchUp(
+        settings.kafka_bootstrap, app.conf.id, topics.LIFECYCLE_TOPIC, max_wait_s=own.catch_up_max_s
+    )
+
+    @app.task
+    async def at_start() -> None:
+        # Off the event loop: Kafka's offsets and routing's directory are blocking calls.
+        try:
+            await asyncio.to_thread(catch_up.record_targets)
+        except Exception:  # retried by the first deadline tick
+            log.warning("could not record the lifecycle topic's end offsets yet", exc_info=True)
+        await asyncio.to_thread(directory.refresh)
+
+    @app.timer(interval=max(own.directory_ttl_s, 1.0))
+    async def refresh_directory() -> None:
+        # Never inside a transaction: handlers, actions and the firer only read the cache.
+        try:
+            await asyncio.to_thread(directory.refresh_if_stale)
+        except Exception:
+            log.exception("refreshing routing's directory failed")
 
     @app.timer(interval=settings.deadline_tick_s)
     async def fire_due_deadlines() -> None:
         # Wait for the consumer group: events that stop a clock may still be waiting to be read.
         if not getattr(app, "_haq_ready", False):
+            return
+        if not catch_up.done and not await asyncio.to_thread(catch_up.check):
             return
         try:
             # Drain a backlog (after a restart) batch by batch within one tick.
