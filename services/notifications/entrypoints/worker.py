@@ -40,10 +40,13 @@ SVC = "notifications"
 class NotificationsRuntime(ServiceRuntime):
     """The shared runtime plus the dispatcher thread, started after the relay, stopped before it."""
 
-    def __init__(self, dispatcher: Dispatcher, directory: RoutingDirectory, *args: Any, **kw: Any):
+    def __init__(
+        self, dispatcher: Dispatcher, directory: RoutingDirectory, smtp: SmtpSender, *args: Any, **kw: Any
+    ):
         super().__init__(*args, **kw)
         self.dispatcher = dispatcher
         self.directory = directory
+        self.smtp = smtp
 
     async def on_start(self) -> None:
         await super().on_start()
@@ -51,6 +54,7 @@ class NotificationsRuntime(ServiceRuntime):
 
     async def on_stop(self) -> None:
         await asyncio.to_thread(self.dispatcher.stop)
+        await asyncio.to_thread(self.smtp.close)  # QUIT on the kept-open connection
         self.directory.close()
         await super().on_stop()
 
@@ -70,10 +74,11 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[fau
         token=settings.service_token(),
     )
     planner = Planner(TemplateRenderer(), tenants, directory)
+    smtp = SmtpSender.from_settings(settings)
     dispatcher = Dispatcher(
         engine,
         planner,
-        Senders(SmtpSender.from_settings(settings).send, HttpChannels(timeout_s=notify.http_timeout_s)),
+        Senders(smtp.send, HttpChannels(timeout_s=notify.http_timeout_s)),
         tenants,
         sender_address=settings.smtp_sender,
         retry=RetryPolicy(notify.max_attempts, notify.retry_base_s, notify.retry_cap_s),
@@ -102,7 +107,7 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[fau
     consumer = EventConsumer("notifications-lifecycle", SVC, engine, relay)
     lifecycle_agent(app, consumer, recorder.handlers())
     add_ops_pages(app, SVC, grpc_server)
-    return app, NotificationsRuntime(dispatcher, directory, SVC, grpc_server, relay)
+    return app, NotificationsRuntime(dispatcher, directory, smtp, SVC, grpc_server, relay)
 
 
 def main() -> None:
