@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -14,12 +15,28 @@ from .settings import Settings
 
 @dataclass(frozen=True)
 class TailedRecord:
+    """One record read: its envelope, or (`envelope` None) the reason it is not an event."""
+
     topic: str
     partition: int
     offset: int
     envelope: Envelope | None
     error: str | None
     raw_value: bytes
+
+
+def read_record(topic: str, partition: int, record: Any) -> TailedRecord:
+    """A fetched record as a TailedRecord. Never raises: whatever its key, headers and value, a
+    record that does not decode is an error record (the reader reports it and moves past it, so it
+    never fails twice on the same offset)."""
+    try:
+        env, err = decode(record.key, record.value, record.headers), None
+    except EventDecodeError as exc:
+        env, err = None, str(exc)
+    except Exception as exc:  # decode raises only EventDecodeError; a reader must not die if it did not
+        env, err = None, f"undecodable record: {type(exc).__name__}"
+    value = record.value if isinstance(record.value, bytes) else b""
+    return TailedRecord(topic, partition, record.offset, env, err, value)
 
 
 def open_tail(settings: Settings, topic: str, from_beginning: bool = False) -> KafkaConsumer:
@@ -65,11 +82,7 @@ def tail(
                 return
             for tp, records in consumer.poll(timeout_ms=200).items():
                 for r in records:
-                    try:
-                        env, err = decode(r.key, r.value, r.headers), None
-                    except EventDecodeError as exc:
-                        env, err = None, str(exc)
-                    yield TailedRecord(tp.topic, tp.partition, r.offset, env, err, r.value or b"")
+                    yield read_record(tp.topic, tp.partition, r)
     finally:
         consumer.close()
 

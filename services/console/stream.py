@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from services.common.codec import EventDecodeError, decode
 from services.common.settings import Settings
-from services.common.tail import TailedRecord, open_tail
+from services.common.tail import TailedRecord, open_tail, read_record
 
 
 def follow(
@@ -36,11 +35,7 @@ def follow(
             for tp, records in consumer.poll(timeout_ms=poll_ms).items():
                 history_end = start_ends.get(tp, 0)
                 for r in records:
-                    try:
-                        env, err = decode(r.key, r.value, r.headers), None
-                    except EventDecodeError as exc:
-                        env, err = None, str(exc)
-                    record = TailedRecord(tp.topic, tp.partition, r.offset, env, err, r.value or b"")
-                    yield record, r.offset >= history_end
+                    # never raises: an undecodable record is yielded as an error record, once
+                    yield read_record(tp.topic, tp.partition, r), r.offset >= history_end
     finally:
         consumer.close()

@@ -34,6 +34,7 @@ class LifecycleFeed:
         self.lock = threading.Lock()
         self.caught_up = threading.Event()  # the history present at start has been read
         self.error: str | None = None
+        self.skipped = 0  # records passed over: not events, or events the state could not fold in
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,9 +73,20 @@ class LifecycleFeed:
         self.error = None
         for record, _live in records:
             if record.envelope is None:
-                continue  # undecodable records are the services' dead letters, not the dashboard's
-            with self.lock:
-                row = self.state.apply(record.envelope)
+                # Undecodable records are the services' dead letters, not the dashboard's: passed
+                # over once, never a reason to restart the tail (which would meet them again).
+                self.skipped += 1
+                continue
+            try:
+                with self.lock:
+                    row = self.state.apply(record.envelope)
+            except Exception:
+                self.skipped += 1
+                log.exception(
+                    "dashboard feed: cannot fold %s %s (%s/%d@%d) in; skipped",
+                    record.envelope.name, record.envelope.id, record.topic, record.partition, record.offset,
+                )  # fmt: skip
+                continue
             if row is not None:
                 self._publish(row)
 
@@ -120,5 +132,5 @@ class LifecycleFeed:
         now = now or datetime.now(UTC)
         with self.lock:
             data = self.state.summary(now)
-        data["feed"] = {"error": self.error, "caught_up": self.caught_up.is_set()}
+        data["feed"] = {"error": self.error, "caught_up": self.caught_up.is_set(), "skipped": self.skipped}
         return data
