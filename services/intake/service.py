@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from services.common import topics
 from services.common.codec import Envelope, new_event
 from services.common.db import as_utc, utcnow
+from services.common.group_commit import GroupCommit
 from services.common.outbox import OutboxRelay, stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
@@ -37,11 +38,23 @@ from .adapters.db import (
     find_idempotency,
 )
 from .domain import casefile
-from .domain.draft import CHANNELS, Draft, FieldError, ValidDraft, validate
+from .domain.draft import (
+    CHANNELS,
+    MAX_BODY,
+    MAX_IDEMPOTENCY_KEY,
+    MAX_TENANT,
+    Draft,
+    FieldError,
+    ValidDraft,
+    text_problem,
+    validate,
+)
 from .domain.identity import IdentityKey
 from .domain.reference import canonical_reference, looks_like_reference, new_reference
 
 SOURCE = "/haq/intake"
+MAX_COMPLAINT_REF = 64  # a complaint id (36) or reference, as a follow-up names it
+MAX_HISTORY_IDS = 100  # earlier complaint ids and owners a ComplaintReceived carries (docs/limits.md)
 
 # Counted from the case file's projection, which sees every lifecycle event exactly once. SLA
 # breaches and notification outcomes are counted where they happen (escalation, notifications).
@@ -97,12 +110,14 @@ class IntakeService:
         relay: OutboxRelay | None = None,
         clock: Callable[[], datetime] = utcnow,
         phone_region: str = "IR",
+        group_commit: GroupCommit | None = None,
     ):
         self.engine = engine
         self.default_tenant = default_tenant
         self.relay = relay
         self.clock = clock
         self.phone_region = phone_region
+        self.group_commit = group_commit  # submissions share transactions (None: one each)
 
     # ---- complaints -------------------------------------------------------------------------
     def submit(self, draft: Draft) -> SubmitResult:
@@ -123,74 +138,85 @@ class IntakeService:
         return result
 
     def _submit_once(self, valid: ValidDraft, now: datetime) -> SubmitResult:
-        d = valid.draft
+        """One durable submission: in the next group's transaction, or alone."""
+        if self.group_commit is not None:
+            return self.group_commit.run(lambda session: self._record_complaint(session, valid, now))
         with Session(self.engine) as session:
-            if d.idempotency_key:
-                seen = find_idempotency(session, d.tenant, "complaint", d.idempotency_key)
-                if seen is not None:
-                    row = session.get(ComplaintRow, seen.complaint_id)
-                    assert row is not None
-                    return SubmitResult(row.id, row.reference, row.customer_id, True, row.language)
-            customer = self._resolve_customer(
-                session, d.tenant, valid.identities, d.customer.display_name, now
-            )
-            earlier = session.exec(
-                select(ComplaintRow)
-                .where(ComplaintRow.customer_id == customer.id)
-                .order_by(col(ComplaintRow.received_at))
-            ).all()
-            complaint_id = str(uuid.uuid4())
-            reference = self._unused_reference(session)
-            row = ComplaintRow(
-                id=complaint_id,
-                reference=reference,
-                tenant=d.tenant,
-                customer_id=customer.id,
-                channel=d.channel,
-                sector=d.sector,
-                complainant_role=d.complainant_role,
-                subject=d.subject,
-                body=d.body,
-                language=valid.language,
-                product=d.product,
-                purchase_date=d.purchase_date,
-                category=d.category,
-                metadata_json=mapping.metadata_to_json(d.metadata),
-                customer_json=mapping.customer_to_json(d.customer),
-                idempotency_key=d.idempotency_key,
-                received_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            if d.idempotency_key:
-                session.add(
-                    IdempotencyRecord(
-                        tenant=d.tenant,
-                        key=d.idempotency_key,
-                        kind="complaint",
-                        result_id=complaint_id,
-                        complaint_id=complaint_id,
-                    )
-                )
-            event = events_pb2.ComplaintReceived(
-                complaint=complaint_message(row),
-                history=complaint_pb2.CustomerHistory(
-                    previous_complaints=len(earlier),
-                    open_complaints=sum(1 for c in earlier if c.status in casefile.OPEN_STATUSES),
-                    previous_complaint_ids=[c.id for c in earlier],
-                    previous_owners=list(dict.fromkeys(c.owner for c in reversed(earlier) if c.owner)),
-                ),
-            )
-            event.history.first_seen_at.FromDatetime(as_utc(customer.first_seen_at))
-            stage(
-                session,
-                new_event(
-                    event, source=SOURCE, subject=complaint_id, event_id=f"received:{complaint_id}", time=now
-                ),
-                topics.LIFECYCLE_TOPIC,
-            )
+            result = self._record_complaint(session, valid, now)
             session.commit()
-            return SubmitResult(complaint_id, reference, customer.id, False, valid.language)
+            return result
+
+    def _record_complaint(self, session: Session, valid: ValidDraft, now: datetime) -> SubmitResult:
+        """Add the complaint, its identifiers and the event announcing it; the caller commits."""
+        d = valid.draft
+        if d.idempotency_key:
+            seen = find_idempotency(session, d.tenant, "complaint", d.idempotency_key)
+            if seen is not None:
+                row = session.get(ComplaintRow, seen.complaint_id)
+                assert row is not None
+                return SubmitResult(row.id, row.reference, row.customer_id, True, row.language)
+        customer = self._resolve_customer(session, d.tenant, valid.identities, d.customer.display_name, now)
+        # Only what the history needs, not every earlier complaint's text.
+        earlier = session.exec(
+            select(ComplaintRow.id, ComplaintRow.status, ComplaintRow.owner)
+            .where(ComplaintRow.customer_id == customer.id)
+            .order_by(col(ComplaintRow.received_at))
+        ).all()
+        complaint_id = str(uuid.uuid4())
+        reference = self._unused_reference(session)
+        row = ComplaintRow(
+            id=complaint_id,
+            reference=reference,
+            tenant=d.tenant,
+            customer_id=customer.id,
+            channel=d.channel,
+            sector=d.sector,
+            complainant_role=d.complainant_role,
+            subject=d.subject,
+            body=d.body,
+            language=valid.language,
+            product=d.product,
+            purchase_date=d.purchase_date,
+            category=d.category,
+            metadata_json=mapping.metadata_to_json(d.metadata),
+            customer_json=mapping.customer_to_json(d.customer),
+            idempotency_key=d.idempotency_key,
+            received_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        if d.idempotency_key:
+            session.add(
+                IdempotencyRecord(
+                    tenant=d.tenant,
+                    key=d.idempotency_key,
+                    kind="complaint",
+                    result_id=complaint_id,
+                    complaint_id=complaint_id,
+                )
+            )
+        event = events_pb2.ComplaintReceived(
+            complaint=complaint_message(row),
+            history=complaint_pb2.CustomerHistory(
+                previous_complaints=len(earlier),
+                open_complaints=sum(1 for c in earlier if c.status in casefile.OPEN_STATUSES),
+                # The most recent ones: an account with 28,000 complaints must not make an
+                # event larger than the broker takes (the count above stays whole).
+                previous_complaint_ids=[c.id for c in earlier[-MAX_HISTORY_IDS:]],
+                previous_owners=list(dict.fromkeys(c.owner for c in reversed(earlier) if c.owner))[
+                    :MAX_HISTORY_IDS
+                ],
+            ),
+        )
+        event.history.first_seen_at.FromDatetime(as_utc(customer.first_seen_at))
+        stage(
+            session,
+            new_event(
+                event, source=SOURCE, subject=complaint_id, event_id=f"received:{complaint_id}", time=now
+            ),
+            topics.LIFECYCLE_TOPIC,
+        )
+        return SubmitResult(complaint_id, reference, customer.id, False, valid.language)
 
     def _unused_reference(self, session: Session) -> str:
         for _ in range(20):
@@ -264,6 +290,15 @@ class IntakeService:
             raise InvalidRequest("complaint", "required: the complaint id or reference")
         if not body.strip():
             raise InvalidRequest("body", "required")
+        for name, value, limit in (
+            ("complaint", complaint, MAX_COMPLAINT_REF),
+            ("body", body, MAX_BODY),
+            ("idempotency_key", idempotency_key, MAX_IDEMPOTENCY_KEY),
+            ("tenant", tenant, MAX_TENANT),
+        ):
+            problem = text_problem(value, limit)
+            if problem:
+                raise InvalidRequest(name, problem)
         if channel and channel not in CHANNELS:
             raise InvalidRequest("channel", f"must be one of {', '.join(CHANNELS)}")
         now = self.clock()

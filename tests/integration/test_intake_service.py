@@ -432,10 +432,6 @@ def test_complaints_and_follow_ups_with_the_same_cloudevent_id_are_not_duplicate
     assert again["duplicate"] is True and again["complaint_id"] == two["complaint_id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs worker.py to parse with cloudevents_in.read_http / read_structured (see the helpers)",
-)
 def test_a_cloudevent_without_an_id_is_refused_not_given_a_new_id_on_every_retry(settings, start_service):
     start_service("intake")
     url = f"http://{settings.http_host}:{settings.intake_http_port}/v1/events"
