@@ -7,6 +7,7 @@ unit in it runs again alone, so one bad request fails only its own caller.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -48,7 +49,10 @@ class GroupCommit:
         """Run `work` in the next group's transaction; returns its result once committed, or
         raises what it raised (run alone, when its group failed)."""
         future: Future[T] = Future()
-        self._queue.put((work, future))
+        # The caller's context (its trace span, above all) goes with the work to the committer
+        # thread, so the events it stages carry the caller's trace.
+        context = contextvars.copy_context()
+        self._queue.put((lambda session: context.run(work, session), future))
         return future.result()
 
     def _run(self) -> None:

@@ -102,3 +102,12 @@ def test_callers_that_arrive_while_a_commit_runs_are_committed_together(group: G
     assert stored(group) == [100, *range(200, 210)]
     # two groups: the slow one alone, then the ten that queued behind it in one transaction
     assert committed(group) == (2, 11)
+
+
+def test_the_work_runs_in_its_callers_context(group: GroupCommit) -> None:
+    """The trace span of the gRPC call is a context variable: the staged events must carry it."""
+    import contextvars
+
+    caller = contextvars.ContextVar("caller", default="the committer thread")
+    caller.set("the gRPC handler")
+    assert group.run(lambda session: caller.get()) == "the gRPC handler"
