@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import faust
@@ -24,7 +25,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from . import topics
 from .codec import Envelope, EventDecodeError, decode, new_event
@@ -349,6 +350,15 @@ def safe_headers(headers: Any) -> dict[str, str]:
     return out
 
 
+def prune_processed(engine: Engine, older_than: datetime) -> int:
+    """Forget processed-event markers older than the topics keep records: no redelivery can bring
+    those events back, and the table would otherwise grow with every event ever handled."""
+    with Session(engine) as session:
+        result = session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.processed_at) < older_than))
+        session.commit()
+        return result.rowcount or 0
+
+
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
@@ -371,3 +381,12 @@ def lifecycle_agent(
             await asyncio.to_thread(consumer.process_records, records, handlers)
 
     app.agent(topic, name=f"{consumer.service}.{consumer.name}")(agent)
+
+    retention = timedelta(days=settings.processed_events_retention_days)
+
+    @app.timer(interval=3600.0, name=f"{consumer.service}.{consumer.name}.prune")
+    async def prune() -> None:
+        try:
+            await asyncio.to_thread(prune_processed, consumer.engine, utcnow() - retention)
+        except Exception:  # pruning is housekeeping: it never stops the service
+            log.warning("pruning processed-event markers failed", exc_info=True)

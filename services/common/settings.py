@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # them in one transaction; a failing batch falls back to one event at a time.
     consumer_batch_max: int = 500
     consumer_batch_window_s: float = 0.02
+    # Processed-event markers are kept longer than any topic keeps records (Kafka's default
+    # retention is 7 days), then pruned hourly.
+    processed_events_retention_days: float = 14.0
     raw_partitions: int = 3
 
     data_dir: Path = Path("var")

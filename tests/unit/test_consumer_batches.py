@@ -132,3 +132,20 @@ def test_dead_letters_never_carry_credentials_or_unbounded_headers():
     safe = safe_headers(headers)
     assert "Authorization" not in safe and "cookie" not in safe
     assert len(safe["x-long"]) == 1000 and safe["ce-id"] == "1"
+
+
+def test_markers_older_than_the_retention_are_pruned_and_recent_ones_kept(consumer):
+    from datetime import timedelta
+
+    from services.common.consumer import prune_processed
+    from services.common.db import utcnow
+
+    consumer.process_records([routed("c-1", "e-1"), routed("c-2", "e-2", 1)], {"ComplaintRouted": record_it})
+    with Session(consumer.engine) as s:
+        old = s.get(ProcessedEvent, ("test-lifecycle", "e-1"))
+        old.processed_at = utcnow() - timedelta(days=30)
+        s.add(old)
+        s.commit()
+    assert prune_processed(consumer.engine, utcnow() - timedelta(days=14)) == 1
+    with Session(consumer.engine) as s:
+        assert [m.event_id for m in s.exec(select(ProcessedEvent))] == ["e-2"]
