@@ -4,7 +4,11 @@ problem, separated by "; "), NOT_FOUND, FAILED_PRECONDITION.
 
 Scoping (services/common/auth_policy.py): the directory and decisions are per tenant (another
 tenant's are NOT_FOUND; an agent sees decisions of their teams only). Rule sets are deployment-wide,
-so only the operator tenant (HAQ_TENANT) may read or change them: PERMISSION_DENIED otherwise."""
+so only the operator tenant (HAQ_TENANT) may read or change them: PERMISSION_DENIED otherwise.
+
+Who made a change: with authentication on, the audit's author/actor is the token's subject, and the
+request's `author`/`actor` field is ignored (a caller cannot write someone else's name into the
+audit). Without authentication (local development) the request's field is kept, as before."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import grpc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.common.auth import current_principal
 from services.common.auth_policy import (
     Forbidden,
     Hidden,
@@ -69,6 +74,13 @@ def _errors(method: F) -> F:
 def _ts(message: Any, field: str, value: datetime | None) -> None:
     if value is not None:
         getattr(message, field).FromDatetime(as_utc(value))
+
+
+def changed_by(requested: str) -> str:
+    """Who the audit names for a change: the authenticated caller's subject when auth is on (the
+    request's author/actor is then ignored), the request's author/actor when auth is off."""
+    principal = current_principal()
+    return principal.subject if principal is not None else requested
 
 
 def agent_pb(a: db.RoutingAgent) -> routing_pb2.Agent:
@@ -213,7 +225,9 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
         self._rule_sets()
         if not request.source.strip():
             raise InvalidData("source", "is required (the rule set's YAML)")
-        record = self.admin.apply(request.source, request.file_name, request.author, request.comment)
+        record = self.admin.apply(
+            request.source, request.file_name, changed_by(request.author), request.comment
+        )
         _, active = self.admin.versions()
         return version_pb(record, active)
 
@@ -251,7 +265,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
     @_errors
     def RollbackRuleSet(self, request: routing_pb2.RollbackRuleSetRequest, context: grpc.ServicerContext):
         self._rule_sets()
-        record = self.admin.rollback(request.to_version, request.author, request.comment)
+        record = self.admin.rollback(request.to_version, changed_by(request.author), request.comment)
         _, active = self.admin.versions()
         return version_pb(record, active)
 
@@ -335,13 +349,17 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
     @_errors
     def SetPresence(self, request: routing_pb2.SetPresenceRequest, context: grpc.ServicerContext):
         tenant = self._directory_change(request.tenant, request.agent)
-        row, assigned = self.admin.set_presence(tenant, request.agent, request.presence, request.actor)
+        row, assigned = self.admin.set_presence(
+            tenant, request.agent, request.presence, changed_by(request.actor)
+        )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
 
     @_errors
     def SetCapacity(self, request: routing_pb2.SetCapacityRequest, context: grpc.ServicerContext):
         tenant = self._directory_change(request.tenant, request.agent)
-        row, assigned = self.admin.set_capacity(tenant, request.agent, request.capacity, request.actor)
+        row, assigned = self.admin.set_capacity(
+            tenant, request.agent, request.capacity, changed_by(request.actor)
+        )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
 
     @_errors
@@ -372,6 +390,6 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
             working_hours=hours,
         )
         row, assigned = self.admin.upsert_agent(
-            tenant_scope(request.tenant, self.default_tenant), agent, request.actor
+            tenant_scope(request.tenant, self.default_tenant), agent, changed_by(request.actor)
         )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
