@@ -3,7 +3,8 @@
 A browser signs in once: `/login` takes a token in a small form, or any page takes `?token=` once;
 either way the token goes into an HttpOnly cookie and the browser is sent on without it in the URL.
 Without a valid staff token, pages redirect to /login and the data endpoints (/events, /api/)
-answer 401 with a JSON error.
+answer 401 with a JSON error. The signed-in principal is kept on the request (PRINCIPAL): every
+page, API and the event stream show only what it may see (scope.py, auth_policy).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .settings import DashboardSettings
 COOKIE = "haq_dashboard_token"
 LOGIN_PATH = "/login"
 DATA_PREFIXES = ("/events", "/api/")
+PRINCIPAL = web.RequestKey("principal", Principal)  # set by token_check for the request's handler
 
 
 def staff_principal(secret: str, token: str | None) -> Principal | None:
@@ -47,7 +49,9 @@ def token_check(secret: str) -> Callable[[web.Request], Awaitable[None]]:
             response = web.HTTPFound(request.rel_url.with_query(query).path_qs)
             set_cookie(response, offered)
             raise response
-        if staff_principal(secret, request.cookies.get(COOKIE)) is not None:
+        principal = staff_principal(secret, request.cookies.get(COOKIE))
+        if principal is not None:
+            request[PRINCIPAL] = principal
             return
         if request.path.startswith(DATA_PREFIXES):
             raise web.HTTPUnauthorized(

@@ -4,6 +4,11 @@ Pages: / (live flow), /sla (at-risk and breached clocks), /queues (teams, duty o
 /charts, /complaints/{id or reference} (the case file). JSON: /api/summary; the event stream:
 /events. Every page and endpoint except /healthz, /static and /login passes `access_check`: with
 HAQ_AUTH_SECRET set, a staff token (access.py); without it, everyone on the listen address may look.
+
+Scoping: with a signed-in principal, every page, /api/summary and /events show only its tenant's
+complaints (and, for agents and team leads whose token names teams, those teams' ones), decided by
+services.common.auth_policy (scope.py). A case file of another tenant or team answers 404 exactly
+like an unknown complaint. Without auth there is no principal and everything is shown.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from services.common.auth_policy import Hidden, can_see, check_visible, tenant_scope
 from services.common.settings import Settings
 
 from .. import enums
 from ..flow import STAGES, FlowEvent, FlowState, iso
 from ..views import case_file_to_dict
-from .access import login_routes, token_check
+from . import scope
+from .access import PRINCIPAL, login_routes, token_check
 from .feed import LifecycleFeed
 from .gateway import Gateway, GatewayError
 from .settings import DashboardSettings
@@ -49,6 +56,7 @@ OWNERSHIP_EVENTS = (
 RTL_LANGUAGES = ("fa", "ar", "ur", "ps", "ckb", "he")
 
 FEED = web.AppKey("feed", LifecycleFeed)
+SETTINGS = web.AppKey("settings", Settings)
 GATEWAY = web.AppKey("gateway", Gateway)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 ACCESS_CHECK = web.AppKey("access_check", Callable[[web.Request], Awaitable[None]])
@@ -63,7 +71,9 @@ async def allow_everyone(request: web.Request) -> None:
 async def access_middleware(request: web.Request, handler):  # noqa: ANN001
     if not request.path.startswith(PUBLIC_PREFIXES):
         await request.app[ACCESS_CHECK](request)
-    return await handler(request)
+    # The policy's helpers (tenant_scope, can_see) read the caller from this, as in a gRPC handler.
+    with scope.acting_as(request.get(PRINCIPAL)):
+        return await handler(request)
 
 
 def text_direction(language: str) -> str:
@@ -114,12 +124,14 @@ async def flow_page(request: web.Request) -> web.Response:
     now = datetime.now(UTC)
 
     def read(state: FlowState) -> dict[str, Any]:
+        include = scope.facts_filter(state)
+        rows = scope.visible_rows(state, list(state.recent))[-RECENT_ROWS:]
         return {
-            "rows": [r.to_dict() for r in reversed(list(state.recent)[-RECENT_ROWS:])],
-            "stages": state.stage_counts(),
-            "at_risk": len(state.at_risk(now)),
-            "breached": len(state.breached(now)),
-            "complaints": len(state.facts),
+            "rows": [r.to_dict() for r in reversed(rows)],
+            "stages": state.stage_counts(include),
+            "at_risk": len(state.at_risk(now, include=include)),
+            "breached": len(state.breached(now, include=include)),
+            "complaints": sum(1 for f in state.facts.values() if include is None or include(f)),
             "last_seq": state.seq,
         }
 
@@ -130,19 +142,22 @@ async def sla_page(request: web.Request) -> web.Response:
     now = datetime.now(UTC)
     data = request.app[FEED].read(
         lambda s: {
-            "at_risk": [v.to_dict() for v in s.at_risk(now)],
-            "breached": [v.to_dict() for v in s.breached(now)],
+            "at_risk": [v.to_dict() for v in s.at_risk(now, include=scope.facts_filter(s))],
+            "breached": [v.to_dict() for v in s.breached(now, include=scope.facts_filter(s))],
         }
     )
     return render(request, "sla.html.j2", title="SLA", now=iso(now), **data)
 
 
 async def queues_page(request: web.Request) -> web.Response:
-    open_by_team = request.app[FEED].read(lambda s: s.open_by_team())
+    open_by_team = request.app[FEED].read(scope.open_by_team)
+    tenant = tenant_scope("", request.app[SETTINGS].tenant)  # the principal's (auth off: the operator's)
     error = None
     teams: list[dict[str, Any]] = []
     try:
-        for team in await request.app[GATEWAY].teams():
+        for team in await request.app[GATEWAY].teams(tenant):
+            if not can_see(tenant, team.id):  # an agent's or team lead's own teams only
+                continue
             agents = sorted(team.agents, key=lambda a: (not a.is_lead, a.name or a.id))
             teams.append(
                 {
@@ -190,9 +205,19 @@ async def complaint_search(request: web.Request) -> web.Response:
 
 async def complaint_page(request: web.Request) -> web.Response:
     key = request.match_info["complaint"]
+    unknown = GatewayError("intake", "NOT_FOUND", f"complaint {key!r} not found")
     try:
-        case_file = await request.app[GATEWAY].case_file(key)
+        # The gateway calls intake with the dashboard's own token: ask in the principal's tenant,
+        # and check what comes back against the principal before showing any of it.
+        tenant = tenant_scope("", request.app[SETTINGS].tenant)
+        case_file = await request.app[GATEWAY].case_file(key, tenant)
+        check_visible(case_file.complaint.tenant, case_file.team, key)
+    except Hidden:
+        # Another tenant's or team's complaint reads exactly like an unknown one.
+        return render(request, "error.html.j2", status=404, title="Complaint", error=str(unknown), key=key)
     except GatewayError as exc:
+        if exc.code == "NOT_FOUND":
+            exc = unknown  # one wording, whatever intake said, so nothing tells the two apart
         status = 404 if exc.code == "NOT_FOUND" else 502
         return render(request, "error.html.j2", status=status, title="Complaint", error=str(exc), key=key)
     case = case_file_to_dict(case_file)
@@ -245,7 +270,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     try:
         last = request.headers.get("Last-Event-ID", request.query.get("after", ""))
         if last.isdigit():
-            missed = feed.read(lambda s: [r for r in s.recent if r.seq > int(last)])
+            missed = feed.read(lambda s: scope.visible_rows(s, [r for r in s.recent if r.seq > int(last)]))
             for row in missed:
                 await response.write(sse_message(row))
         await response.write(b"retry: 2000\n: connected\n\n")
@@ -258,7 +283,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             if row is None:
                 break
-            if row.seq > sent:
+            if row.seq > sent and feed.shows(row):
                 await response.write(sse_message(row))
                 sent = row.seq
     except (ConnectionResetError, asyncio.CancelledError):
@@ -280,6 +305,7 @@ def create_app(
         access_check = token_check(settings.auth_secret) if settings.auth_secret else allow_everyone
     app = web.Application(middlewares=[access_middleware])
     app[TEMPLATES] = _templates()
+    app[SETTINGS] = settings
     app[ACCESS_CHECK] = access_check
     app[FEED] = LifecycleFeed(settings, replay=dashboard.replay)
 

@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.common import topics
+from services.common.codec import Envelope
 from services.common.settings import Settings
 
 from ..flow import FlowEvent, FlowState
 from ..stream import follow
+from . import scope
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ class LifecycleFeed:
     def __init__(self, settings: Settings, replay: bool = True, state: FlowState | None = None):
         self.settings = settings
         self.replay = replay
-        self.state = state or FlowState()
+        self.state = state or scope.TenantFlowState()  # knows each complaint's tenant
         self.lock = threading.Lock()
         self.caught_up = threading.Event()  # the history present at start has been read
         self.error: str | None = None
@@ -78,17 +80,21 @@ class LifecycleFeed:
                 self.skipped += 1
                 continue
             try:
-                with self.lock:
-                    row = self.state.apply(record.envelope)
+                self.ingest(record.envelope)
             except Exception:
                 self.skipped += 1
                 log.exception(
                     "dashboard feed: cannot fold %s %s (%s/%d@%d) in; skipped",
                     record.envelope.name, record.envelope.id, record.topic, record.partition, record.offset,
                 )  # fmt: skip
-                continue
-            if row is not None:
-                self._publish(row)
+
+    def ingest(self, envelope: Envelope) -> FlowEvent | None:
+        """Fold one event into the state and hand its row to the open event streams."""
+        with self.lock:
+            row = self.state.apply(envelope)
+        if row is not None:
+            self._publish(row)
+        return row
 
     def _publish(self, row: FlowEvent) -> None:
         if self._loop is None or self._loop.is_closed():
@@ -128,9 +134,17 @@ class LifecycleFeed:
         with self.lock:
             return fn(self.state)
 
+    def shows(self, row: FlowEvent) -> bool:
+        """May the current principal (the request's) see this live row? Always, with auth off."""
+        if not scope.scoped():
+            return True
+        with self.lock:
+            return scope.row_visible(self.state, row)
+
     def snapshot(self, now: datetime | None = None) -> dict[str, Any]:
+        """The summary the current principal may see (all of it when auth is off)."""
         now = now or datetime.now(UTC)
         with self.lock:
-            data = self.state.summary(now)
+            data = scope.summary(self.state, now)
         data["feed"] = {"error": self.error, "caught_up": self.caught_up.is_set(), "skipped": self.skipped}
         return data

@@ -2,6 +2,9 @@
 
 `call_metadata` is the one place a bearer token is attached: HAQ_DASHBOARD_GRPC_TOKEN, else an ops
 token minted from HAQ_AUTH_SECRET (access.grpc_token), else none when auth is off.
+
+That token is the dashboard's, not the signed-in user's: the caller names the user's tenant in each
+request and checks what comes back against the user's principal before showing it (app.py).
 """
 
 from __future__ import annotations
@@ -45,14 +48,15 @@ class Gateway:
         self.intake = intake_pb2_grpc.IntakeServiceStub(self._intake_channel)
         self.routing = routing_pb2_grpc.RoutingAdminStub(self._routing_channel)
 
-    async def case_file(self, complaint: str) -> intake_pb2.CaseFile:
-        """The case file by id or reference; GatewayError NOT_FOUND when intake does not know it."""
-        request = intake_pb2.GetComplaintRequest(complaint=complaint, tenant=self.tenant)
+    async def case_file(self, complaint: str, tenant: str) -> intake_pb2.CaseFile:
+        """The case file by id or reference in `tenant`; GatewayError NOT_FOUND when intake does not
+        know it. Not checked against any user: the caller does that before showing it."""
+        request = intake_pb2.GetComplaintRequest(complaint=complaint, tenant=tenant or self.tenant)
         return await self._call("intake", self.intake.GetComplaint, request)
 
-    async def teams(self) -> list[routing_pb2.Team]:
+    async def teams(self, tenant: str) -> list[routing_pb2.Team]:
         response = await self._call(
-            "routing", self.routing.ListTeams, routing_pb2.ListTeamsRequest(tenant=self.tenant)
+            "routing", self.routing.ListTeams, routing_pb2.ListTeamsRequest(tenant=tenant or self.tenant)
         )
         return list(response.teams)
 
