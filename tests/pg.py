@@ -175,10 +175,12 @@ class LocalPostgres:
             raise
         return self
 
-    def _start_server(self, attempts: int = 3) -> None:
-        # A free port can be taken between choosing it and binding it: retry with another.
+    def _start_server(self, attempts: int = 3, keep_port: bool = False) -> None:
+        # A free port can be taken between choosing it and binding it: retry with another
+        # (unless the server must come back where its clients know it: `start_server`).
         for attempt in range(attempts):
-            self.port = free_port()
+            if not keep_port or self.port is None:
+                self.port = free_port()
             options = " ".join(
                 [
                     "-h 127.0.0.1",
@@ -211,6 +213,35 @@ class LocalPostgres:
                 return
             if attempt == attempts - 1:
                 _check(proc, "pg_ctl start", self.log_file)
+
+    def stop_server(self, mode: str = "immediate") -> None:
+        """Stop the server and keep its data (an outage, not the end): `start_server` brings it back
+        on the same port with the same databases. "immediate" drops every connection at once, as
+        a crash would; "fast" rolls back open transactions and shuts down cleanly."""
+        assert self.root is not None, "not started"
+        _check(
+            self.runner.run(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "stop",
+                    "--pgdata",
+                    str(self.datadir),
+                    "--mode",
+                    mode,
+                    "--wait",
+                    "--timeout",
+                    "30",
+                ],
+                cwd=self.root,
+            ),
+            "pg_ctl stop",
+            self.log_file,
+        )
+
+    def start_server(self) -> None:
+        """Start a server stopped by `stop_server` again, on the same port and data."""
+        assert self.root is not None, "not started"
+        self._start_server(attempts=1, keep_port=True)
 
     def stop(self) -> None:
         if self.root is None:
