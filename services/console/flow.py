@@ -22,6 +22,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.codec import Envelope
+from services.common.lifecycle import CaseLifecycle, fold
 from services.common.pb.haq.v1 import events_pb2
 
 from . import enums
@@ -80,6 +81,7 @@ class ComplaintFacts:
     stage: str | None = None
     received_at: datetime | None = None
     first_response_s: float | None = None
+    lifecycle: CaseLifecycle = CaseLifecycle()  # ownership, status, priority: the shared fold
 
     @property
     def open(self) -> bool:
@@ -226,6 +228,11 @@ class FlowState:
         handler = getattr(self, f"_on_{name}", None)
         if handler is not None:
             handler(facts, env.message, env.time)
+        lifecycle = fold(facts.lifecycle, name, env.message)
+        if lifecycle is not facts.lifecycle:
+            facts.lifecycle = lifecycle
+            facts.team, facts.owner = lifecycle.team, lifecycle.owner
+            facts.priority = lifecycle.priority or facts.priority
         stage = STAGE_OF_EVENT.get(name)
         # A complaint does not move back to "received" (events may arrive slightly out of order).
         if stage is not None and not (stage == "received" and facts.stage is not None):
@@ -262,34 +269,14 @@ class FlowState:
             self.received_by_channel[f.channel] += 1
 
     def _on_ComplaintRouted(self, f: ComplaintFacts, m: events_pb2.ComplaintRouted, at: datetime) -> None:
-        f.team, f.owner = m.team, m.owner
-        f.priority = enums.to_name(enums.PRIORITY, m.priority)
         if m.sector and not f.sector:
             f.sector = m.sector
-
-    def _on_OwnerAssigned(self, f: ComplaintFacts, m: events_pb2.OwnerAssigned, at: datetime) -> None:
-        f.team, f.owner = m.team or f.team, m.owner or f.owner
-
-    def _on_OwnerAccepted(self, f: ComplaintFacts, m: events_pb2.OwnerAccepted, at: datetime) -> None:
-        f.team, f.owner = m.team or f.team, m.owner or f.owner
-
-    def _on_OwnerReplaced(self, f: ComplaintFacts, m: events_pb2.OwnerReplaced, at: datetime) -> None:
-        f.team, f.owner = m.team or f.team, m.new_owner or f.owner
-
-    def _on_TransferAccepted(self, f: ComplaintFacts, m: events_pb2.TransferAccepted, at: datetime) -> None:
-        f.team, f.owner = m.new_team or f.team, m.new_owner or f.owner
-
-    def _on_Reopened(self, f: ComplaintFacts, m: events_pb2.Reopened, at: datetime) -> None:
-        f.team, f.owner = m.team or f.team, m.owner or f.owner
 
     def _on_AgentResponded(self, f: ComplaintFacts, m: events_pb2.AgentResponded, at: datetime) -> None:
         responded = ts(m.responded_at) or at
         if f.first_response_s is None and f.received_at is not None:
             f.first_response_s = max(0.0, (responded - f.received_at).total_seconds())
             self.first_responses.append(f.first_response_s)
-
-    def _on_Resolved(self, f: ComplaintFacts, m: events_pb2.Resolved, at: datetime) -> None:
-        f.team, f.owner = m.team or f.team, m.owner or f.owner
 
     def _on_Closed(self, f: ComplaintFacts, m: events_pb2.Closed, at: datetime) -> None:
         for clock in self._clocks_of(f.complaint_id):

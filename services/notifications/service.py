@@ -35,6 +35,7 @@ from sqlmodel import Session
 from services.common import topics
 from services.common.codec import Envelope, new_event
 from services.common.db import as_utc, utcnow
+from services.common.lifecycle import CaseLifecycle, fold
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
 from .adapters import db
@@ -60,12 +61,6 @@ SEND_ATTEMPTS = Counter("haq_notification_attempts_total", "Send attempts", ["ch
 GUARD_FINDINGS = Counter("haq_response_guard_findings_total", "Response guard findings", ["rule", "source"])
 JOBS_POSTPONED = Counter("haq_notification_jobs_postponed_total", "Jobs waiting on routing's directory")
 
-PRIORITIES = {
-    complaint_pb2.PRIORITY_CRITICAL: "critical",
-    complaint_pb2.PRIORITY_HIGH: "high",
-    complaint_pb2.PRIORITY_NORMAL: "normal",
-    complaint_pb2.PRIORITY_LOW: "low",
-}
 CHANNELS = {
     complaint_pb2.CHANNEL_WEB: "web",
     complaint_pb2.CHANNEL_EMAIL: "email",
@@ -150,7 +145,7 @@ class Recorder:
             )
         else:
             complaint_id = getattr(msg, "complaint_id", "") or envelope.subject
-            update = case_update(envelope.name, msg)
+            update = case_update(db.get_contact(session, complaint_id), envelope.name, msg)
             if update:
                 db.upsert_contact(session, complaint_id, **update)
         db.add_job(session, envelope, complaint_id, self.clock())
@@ -159,22 +154,23 @@ class Recorder:
         self.wake()
 
 
-def case_update(name: str, msg: Any) -> dict[str, object]:
-    """What an event changes in the complaint's state as notifications keeps it."""
+def case_update(row: db.ComplaintContact | None, name: str, msg: Any) -> dict[str, object]:
+    """What an event changes in the complaint's state as notifications keeps it: ownership,
+    status and priority by the lifecycle fold every reader shares, plus who is kept informed."""
+    before = CaseLifecycle(
+        status=row.status, team=row.team, owner=row.owner, owner_is_duty_lead=row.owner_is_duty_lead,
+        priority=row.priority,
+    ) if row is not None else CaseLifecycle()  # fmt: skip
+    after = fold(before, name, msg)
+    update: dict[str, object] = {}
+    if after != before:
+        update = {
+            "status": after.status, "owner": after.owner, "team": after.team,
+            "owner_is_duty_lead": after.owner_is_duty_lead, "priority": after.priority,
+        }  # fmt: skip
     if name == "ComplaintRouted":
-        return {
-            "team": msg.team,
-            "owner": msg.owner,
-            "priority": PRIORITIES.get(msg.priority, ""),
-            "keep_informed": ",".join(msg.keep_informed),
-        }
-    if name in ("OwnerAssigned", "OwnerAccepted"):
-        return {"owner": msg.owner, "team": msg.team}
-    if name == "OwnerReplaced":
-        return {"owner": msg.new_owner, **({"team": msg.team} if msg.team else {})}
-    if name == "TransferAccepted":
-        return {"owner": msg.new_owner, "team": msg.new_team}
-    return {}
+        update["keep_informed"] = ",".join(msg.keep_informed)
+    return update
 
 
 # ---------------------------------------------------------------------------------------------

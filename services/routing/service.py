@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from services.common import topics
 from services.common.codec import Envelope, new_event
+from services.common.lifecycle import CaseLifecycle, fold
 from services.common.outbox import stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
@@ -294,25 +295,23 @@ class Router:
         cid = msg.complaint_id or envelope.subject
         self._released(session, envelope, cid, msg.owner, f"{msg.owner} declined a complaint")
 
-    def _moved(
-        self,
-        session: Session,
-        envelope: Envelope,
-        cid: str,
-        previous: str,
-        new_owner: str,
-        team: str,
-        queued: bool,
-    ) -> None:
-        """Ownership moved elsewhere (escalation decided): count it, then use what the previous
-        owner freed."""
+    def _moved(self, session: Session, envelope: Envelope, previous: str, queued: bool) -> None:
+        """Ownership moved elsewhere (escalation decided): the new owner and team are those of the
+        lifecycle fold every reader shares; count the move, then use what the previous owner freed."""
+        cid = envelope.message.complaint_id or envelope.subject
         holding = db.get_holding(session, cid)
         decision = db.get_decision(session, cid)
         tenant = (
             holding.tenant if holding else self.directory_tenant(session, decision.tenant if decision else "")
         )
-        known = db.get_agent(session, tenant, new_owner) is not None
-        db.hold(session, tenant, cid, team, new_owner if known else "", queued=queued and known)
+        held = (
+            CaseLifecycle(status="owned", team=holding.team, owner=holding.owner)
+            if holding
+            else CaseLifecycle()
+        )
+        moved = fold(held, envelope.name, envelope.message)
+        known = db.get_agent(session, tenant, moved.owner) is not None
+        db.hold(session, tenant, cid, moved.team, moved.owner if known else "", queued=queued and known)
         team_of_previous = self._agent_team(session, tenant, previous)
         if team_of_previous:
             self.drain(session, tenant, team_of_previous, f"{previous} handed a complaint on", envelope.id)
@@ -320,18 +319,12 @@ class Router:
     def on_transfer_accepted(self, session: Session, envelope: Envelope) -> None:
         msg = envelope.message
         assert isinstance(msg, events_pb2.TransferAccepted)
-        cid = msg.complaint_id or envelope.subject
-        self._moved(session, envelope, cid, msg.previous_owner, msg.new_owner, msg.new_team, False)
+        self._moved(session, envelope, msg.previous_owner, False)
 
     def on_owner_replaced(self, session: Session, envelope: Envelope) -> None:
         msg = envelope.message
         assert isinstance(msg, events_pb2.OwnerReplaced)
-        cid = msg.complaint_id or envelope.subject
-        holding = db.get_holding(session, cid)
-        team = msg.team or (holding.team if holding else "")
-        self._moved(
-            session, envelope, cid, msg.previous_owner, msg.new_owner, team, msg.new_owner_is_duty_lead
-        )
+        self._moved(session, envelope, msg.previous_owner, msg.new_owner_is_duty_lead)
 
     def drain(self, session: Session, tenant: str, team_id: str, cause: str, trigger_id: str) -> list[str]:
         """Assign the team's queued complaints, oldest first, while agents have capacity. Each gets

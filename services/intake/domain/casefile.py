@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# Status and ownership are decided by the one lifecycle fold every reader shares (re-exported here).
+from services.common.lifecycle import OPEN_STATUSES, advance_status
+
+__all__ = ["CASE_FILE_EVENTS", "OPEN_STATUSES", "advance_status", "summarize"]
+
 # Every lifecycle event the case file shows (its timeline lists each, with a summary).
 CASE_FILE_EVENTS = (
     "ComplaintReceived",
@@ -36,27 +41,6 @@ CASE_FILE_EVENTS = (
     "NotificationSent",
     "NotificationFailed",
 )
-
-OPEN_STATUSES = ("received", "routed", "offered", "owned", "in_progress", "waiting_on_customer")
-# A later event never moves the status backwards (events of one complaint may be relayed by
-# different services slightly out of causal order).
-STATUS_ORDER = {s: i for i, s in enumerate((*OPEN_STATUSES, "resolved", "closed"))}
-
-
-WORKING = ("owned", "in_progress", "waiting_on_customer")
-
-
-def advance_status(current: str, proposed: str) -> str:
-    """Early stages only move forward (events relayed by different services may arrive slightly
-    out of causal order); once owned, work moves freely between owned, in progress and waiting on
-    the customer; a reopen moves a resolved or closed complaint back to work."""
-    if proposed not in STATUS_ORDER:
-        return current
-    if current in WORKING and proposed in WORKING:
-        return proposed
-    if current in ("resolved", "closed") and proposed in OPEN_STATUSES and proposed != "received":
-        return proposed
-    return proposed if STATUS_ORDER[proposed] >= STATUS_ORDER.get(current, 0) else current
 
 
 def summarize(event_name: str, data: dict[str, Any]) -> str:

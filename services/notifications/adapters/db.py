@@ -39,6 +39,8 @@ class ComplaintContact(SQLModel, table=True):
     preferred_channel: str = ""
     owner: str = ""
     team: str = ""
+    owner_is_duty_lead: bool = False
+    status: str = ""  # as services.common.lifecycle folds it; "" until an event says
     priority: str = ""
     keep_informed: str = ""  # comma-separated people ids
     received_at: datetime | None = None
@@ -105,6 +107,10 @@ def upsert_contact(session: Session, complaint_id: str, **values: object) -> Com
     row.updated_at = utcnow()
     session.add(row)
     return row
+
+
+def get_contact(session: Session, complaint_id: str) -> ComplaintContact | None:
+    return session.get(ComplaintContact, complaint_id)
 
 
 def find_contact(session: Session, complaint_or_reference: str) -> ComplaintContact | None:
