@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from sqlmodel import Session, col, delete, select
 from . import topics
 from .codec import Envelope, EventDecodeError, decode, new_event
 from .db import ProcessedEvent, utcnow
+from .handler import Batched, Handler
 from .outbox import OutboxRelay, stage
 from .pb.haq.v1 import events_pb2
 from .settings import Settings, get_settings
@@ -37,7 +38,6 @@ from .tracing import consuming
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Envelope], None]
 
 EVENTS_CONSUMED = Counter(
     "haq_events_consumed_total", "Lifecycle events handled", ["service", "consumer", "type", "outcome"]
@@ -137,6 +137,19 @@ class EventConsumer:
         for envelope, _ in items:
             self._age.observe(max(0.0, (now - envelope.time).total_seconds()))
         applied: list[Envelope] = []
+        run: list[Envelope] = []  # consecutive events for one Batched handler
+        run_handler: Batched | None = None
+
+        def apply_run(session: Session) -> None:
+            if run_handler is None or not run:
+                return
+            for envelope in run:  # each event's hop stays in its trace; the work is the batch's
+                with consuming(self.service, self.name, envelope.type, envelope.id, envelope.extensions):
+                    pass
+            run_handler.many(session, list(run))
+            applied.extend(run)
+            run.clear()
+
         with self._handle.time(), Session(self.engine) as session:
             done = self._already_applied(session, [e.id for e, _ in items])
             for envelope, handler in items:
@@ -144,9 +157,17 @@ class EventConsumer:
                     self._count(envelope, "duplicate")
                     continue
                 done.add(envelope.id)
+                if isinstance(handler, Batched):
+                    if handler is not run_handler:
+                        apply_run(session)
+                        run_handler = handler
+                    run.append(envelope)
+                    continue
+                apply_run(session)
                 with consuming(self.service, self.name, envelope.type, envelope.id, envelope.extensions):
                     handler(session, envelope)
                 applied.append(envelope)
+            apply_run(session)
             if applied:
                 session.execute(
                     insert(ProcessedEvent),

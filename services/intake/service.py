@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import json_format
 from prometheus_client import Counter
@@ -22,10 +23,12 @@ from services.common import topics
 from services.common.codec import Envelope, new_event
 from services.common.db import as_utc, utcnow
 from services.common.group_commit import GroupCommit
+from services.common.handler import Batched
+from services.common.lifecycle import CaseLifecycle, fold
 from services.common.outbox import OutboxRelay, stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
-from .adapters import mapping
+from .adapters import db, mapping
 from .adapters.db import (
     ClockRow,
     ComplaintRow,
@@ -118,13 +121,15 @@ class IntakeService:
         self.clock = clock
         self.phone_region = phone_region
         self.group_commit = group_commit  # submissions share transactions (None: one each)
+        # The consumer hands this handler a whole batch at once (one statement per table).
+        self.apply_lifecycle_event = Batched(self.apply_lifecycle_events)
 
     # ---- complaints -------------------------------------------------------------------------
     def submit(self, draft: Draft) -> SubmitResult:
         """Record a complaint; raises DraftRejected naming every invalid field."""
         now = self.clock()
         valid = validate(draft, self.default_tenant, now.date(), self.phone_region)
-        # Two attempts: a concurrent submission with the same key or a brand-new identifier can
+        # Three attempts: a concurrent submission with the same key or a brand-new identifier can
         # win the race for the unique row; the second attempt then finds what it committed.
         for attempt in range(3):
             try:
@@ -407,58 +412,75 @@ class IntakeService:
             return CustomerView(customer, list(idents), list(complaints))
 
     # ---- the case file, projected from the lifecycle topic -----------------------------------
-    def apply_lifecycle_event(self, session: Session, envelope: Envelope) -> None:
-        complaint_id = envelope.subject
-        row = session.get(ComplaintRow, complaint_id)
-        if row is None:
-            return  # not a complaint this intake recorded (another tenant's deployment, or a test)
-        data = json_format.MessageToDict(envelope.message, preserving_proto_field_name=True)
-        session.add(
-            TimelineRow(
-                event_id=envelope.id,
-                complaint_id=complaint_id,
-                type=envelope.name,
-                at=envelope.time,
-                source=envelope.source,
-                summary=casefile.summarize(envelope.name, data),
-            )
+    def apply_lifecycle_events(self, session: Session, envelopes: list[Envelope]) -> None:
+        """Project a batch of lifecycle events into the case files: ownership and status by the
+        shared lifecycle fold, the timeline, the clocks escalation published and the
+        notifications sent. One read and one write per table for the whole batch."""
+        projection = CaseFileProjection.load(session, envelopes)
+        for envelope in envelopes:
+            projection.apply(envelope)
+        projection.write(session, utcnow())
+
+
+CLOCK_EVENTS = ("SlaClocksStarted", "SlaClocksPaused", "SlaClocksResumed")
+ONE_CLOCK_EVENTS = ("SlaClockStopped", "SlaBreached", "SlaWarning", "Escalated")
+
+
+class CaseFileProjection:
+    """What a batch of events changes in intake's case files, kept in memory until written."""
+
+    def __init__(
+        self,
+        lifecycles: dict[str, dict[str, Any]],
+        clocks: dict[tuple[str, str], dict[str, Any]],
+        notifications: dict[str, dict[str, Any]],
+    ):
+        self.states = {
+            cid: CaseLifecycle(**{k: v for k, v in row.items() if k != "id"})
+            for cid, row in lifecycles.items()
+        }
+        self.loaded_states = dict(self.states)
+        self.clocks, self.loaded_clocks = clocks, {key: dict(row) for key, row in clocks.items()}
+        self.notifications = notifications
+        self.loaded_notifications = {key: dict(row) for key, row in notifications.items()}
+        self.timeline: list[dict[str, Any]] = []
+        self.touched: set[str] = set()
+
+    @classmethod
+    def load(cls, session: Session, envelopes: list[Envelope]) -> CaseFileProjection:
+        complaint_ids = {e.subject for e in envelopes}
+        clocked = {e.subject for e in envelopes if e.name in CLOCK_EVENTS or e.name in ONE_CLOCK_EVENTS}
+        notified = [
+            e.message.notification_id
+            for e in envelopes
+            if e.name in ("NotificationSent", "NotificationFailed")
+        ]
+        return cls(
+            db.load_lifecycles(session, complaint_ids),
+            db.load_clocks(session, clocked) if clocked else {},
+            db.load_notifications(session, notified) if notified else {},
         )
-        msg = envelope.message
-        name = envelope.name
+
+    def apply(self, envelope: Envelope) -> None:
+        complaint_id, name, msg = envelope.subject, envelope.name, envelope.message
+        state = self.states.get(complaint_id)
+        if state is None:
+            return  # not a complaint this intake recorded (another tenant's deployment, or a test)
         COMPLAINT_EVENTS.labels(name).inc()
-        if name == "ComplaintRouted":
-            row.priority = mapping.to_name(mapping.PRIORITY, msg.priority) or row.priority
-            row.sla_policy, row.routing_rule = msg.sla_policy, msg.rule_id
-            row.routing_explanation = msg.explanation
-            if not msg.reassignment or not row.owner:
-                # A reassignment is only a proposal: the current owner stays accountable until
-                # escalation moves ownership (OwnerAccepted / OwnerReplaced / TransferAccepted).
-                row.team, row.owner, row.owner_is_duty_lead = msg.team, msg.owner, msg.owner_is_duty_lead
-            row.status = casefile.advance_status(row.status, "routed")
-        elif name == "OwnerAssigned":
-            if row.status in ("received", "routed", "offered") or not row.owner:
-                row.owner, row.team = msg.owner or row.owner, msg.team or row.team
-            row.status = casefile.advance_status(row.status, mapping.to_name(mapping.STATUS, msg.status))
-        elif name in ("OwnerAccepted", "Reopened"):
-            row.owner, row.team = msg.owner or row.owner, msg.team or row.team
-            row.owner_is_duty_lead = row.owner_is_duty_lead and name == "Reopened"
-        elif name == "OwnerReplaced":
-            row.owner, row.team = msg.new_owner, msg.team or row.team
-            row.owner_is_duty_lead = msg.new_owner_is_duty_lead
-        elif name == "TransferAccepted":
-            row.owner, row.team, row.owner_is_duty_lead = msg.new_owner, msg.new_team or row.team, False
-        elif name == "SlaClocksStarted":
+        self.touched.add(complaint_id)
+        data = json_format.MessageToDict(msg, preserving_proto_field_name=True)
+        self.timeline.append(
+            {
+                "event_id": envelope.id, "complaint_id": complaint_id, "type": name, "at": envelope.time,
+                "source": envelope.source, "summary": casefile.summarize(name, data),
+            }
+        )  # fmt: skip
+        self.states[complaint_id] = fold(state, name, msg)
+        if name in CLOCK_EVENTS:
             for clock in msg.clocks:
-                _upsert_clock(session, complaint_id, clock)
-            if msg.policy:
-                row.sla_policy = msg.policy
-        elif name in ("SlaClocksPaused", "SlaClocksResumed"):
-            for clock in msg.clocks:
-                _upsert_clock(session, complaint_id, clock)
-        elif name in ("SlaClockStopped", "SlaBreached", "SlaWarning") or (
-            name == "Escalated" and msg.HasField("clock")
-        ):
-            _upsert_clock(session, complaint_id, msg.clock)
+                self._clock(complaint_id, clock)
+        elif name in ONE_CLOCK_EVENTS and (name != "Escalated" or msg.HasField("clock")):
+            self._clock(complaint_id, msg.clock)
         elif name in ("NotificationSent", "NotificationFailed"):
             sent = name == "NotificationSent"
             at = (
@@ -466,42 +488,53 @@ class IntakeService:
                 if sent and msg.HasField("sent_at")
                 else envelope.time
             )
-            existing = session.get(NotificationRow, msg.notification_id)
-            note = existing or NotificationRow(
-                notification_id=msg.notification_id,
-                complaint_id=complaint_id,
-                channel=msg.channel,
-                recipient=msg.recipient,
-                template=msg.template,
-                status="",
-                at=at,
-            )
-            note.status = "sent" if sent else "failed"
-            note.at = at
-            note.detail = "" if sent else msg.reason
-            session.add(note)
-        status_field = msg.DESCRIPTOR.fields_by_name.get("status")
-        if name != "OwnerAssigned" and status_field is not None and status_field.enum_type is not None:
-            status = mapping.to_name(mapping.STATUS, msg.status)
-            if status:
-                row.status = casefile.advance_status(row.status, status)
-        row.updated_at = utcnow()
-        session.add(row)
+            note = self.notifications.setdefault(
+                msg.notification_id,
+                {
+                    "notification_id": msg.notification_id, "complaint_id": complaint_id, "channel": msg.channel,
+                    "recipient": msg.recipient, "template": msg.template,
+                },
+            )  # fmt: skip
+            note.update(status="sent" if sent else "failed", at=at, detail="" if sent else msg.reason)
 
+    def _clock(self, complaint_id: str, clock: events_pb2.SlaClock) -> None:
+        row = self.clocks.setdefault(
+            (complaint_id, clock.name),
+            {"complaint_id": complaint_id, "clock": clock.name, "started_at": None, "due_at": None,
+             "state": "running", "stopped_at": None},
+        )  # fmt: skip
+        if clock.HasField("started_at"):
+            row["started_at"] = clock.started_at.ToDatetime(tzinfo=UTC)
+        if clock.HasField("due_at"):
+            row["due_at"] = clock.due_at.ToDatetime(tzinfo=UTC)
+        if clock.state and not (row["state"] == "breached" and clock.state in ("running", "warning")):
+            row["state"] = clock.state  # a breach is final for that clock; a later warning cannot undo it
+        if clock.HasField("stopped_at"):
+            row["stopped_at"] = clock.stopped_at.ToDatetime(tzinfo=UTC)
 
-def _upsert_clock(session: Session, complaint_id: str, clock: events_pb2.SlaClock) -> None:
-    row = session.get(ClockRow, (complaint_id, clock.name)) or ClockRow(
-        complaint_id=complaint_id, clock=clock.name
-    )
-    if clock.HasField("started_at"):
-        row.started_at = clock.started_at.ToDatetime(tzinfo=UTC)
-    if clock.HasField("due_at"):
-        row.due_at = clock.due_at.ToDatetime(tzinfo=UTC)
-    if clock.state and not (row.state == "breached" and clock.state in ("running", "warning")):
-        row.state = clock.state  # a breach is final for that clock; a later warning cannot undo it
-    if clock.HasField("stopped_at"):
-        row.stopped_at = clock.stopped_at.ToDatetime(tzinfo=UTC)
-    session.add(row)
+    def write(self, session: Session, now: datetime) -> None:
+        lifecycles = [
+            {"id": cid, **asdict(self.states[cid]), "updated_at": now} for cid in sorted(self.touched)
+        ]
+        db.write_projection(
+            session,
+            timeline=self.timeline,
+            lifecycles=lifecycles,
+            clocks_new=[row for key, row in self.clocks.items() if key not in self.loaded_clocks],
+            clocks_changed=[
+                row
+                for key, row in self.clocks.items()
+                if key in self.loaded_clocks and row != self.loaded_clocks[key]
+            ],
+            notifications_new=[
+                row for key, row in self.notifications.items() if key not in self.loaded_notifications
+            ],
+            notifications_changed=[
+                row
+                for key, row in self.notifications.items()
+                if key in self.loaded_notifications and row != self.loaded_notifications[key]
+            ],
+        )
 
 
 def complaint_message(row: ComplaintRow) -> complaint_pb2.Complaint:

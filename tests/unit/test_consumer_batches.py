@@ -149,3 +149,45 @@ def test_markers_older_than_the_retention_are_pruned_and_recent_ones_kept(consum
     assert prune_processed(consumer.engine, utcnow() - timedelta(days=14)) == 1
     with Session(consumer.engine) as s:
         assert [m.event_id for m in s.exec(select(ProcessedEvent))] == ["e-2"]
+
+
+def test_a_batched_handler_gets_each_run_of_new_events_in_one_call(consumer):
+    from services.common.handler import Batched
+
+    calls: list[list[str]] = []
+
+    def many(session: Session, envelopes) -> None:
+        calls.append([e.id for e in envelopes])
+        for envelope in envelopes:
+            record_it(session, envelope)
+
+    batched = Batched(many)
+    other = record(events_pb2.OwnerAccepted(complaint_id="x", owner="a"), "x", "other-1", 3)
+    batch = [
+        routed("c-0", "e-0", 0),
+        routed("c-1", "e-1", 1),
+        routed("c-2", "e-2", 2),
+        other,
+        routed("c-4", "e-4", 4),
+    ]
+    consumer.process_records(batch, {"ComplaintRouted": batched, "OwnerAccepted": record_it})
+    # the plain handler in between splits the runs; order is kept
+    assert calls == [["e-0", "e-1", "e-2"], ["e-4"]]
+    consumer.process_records(batch[:3] + [routed("c-5", "e-5", 5)], {"ComplaintRouted": batched})
+    assert calls[-1] == ["e-5"]  # redeliveries are never handed to the handler again
+    assert seen(consumer) == ["c-0", "c-1", "c-2", "c-4", "c-5", "x"]
+
+
+def test_a_failing_batched_run_falls_back_to_one_event_at_a_time(consumer):
+    from services.common.handler import Batched
+
+    def many(session: Session, envelopes) -> None:
+        for envelope in envelopes:
+            if envelope.subject == "poison":
+                raise ValueError("cannot apply this one")
+            record_it(session, envelope)
+
+    batch = [routed("c-0", "e-0", 0), routed("poison", "e-1", 1), routed("c-2", "e-2", 2)]
+    consumer.process_records(batch, {"ComplaintRouted": Batched(many)})
+    assert seen(consumer) == ["c-0", "c-2"]
+    assert [d.reason for d in dead_letters(consumer)][0].endswith("ValueError: cannot apply this one")

@@ -475,3 +475,90 @@ def test_a_draft_at_every_limit_makes_an_event_far_below_the_broker_limit(tmp_pa
         [row] = session.exec(select(OutboxMessage)).all()
     size = len(row.value) + len(row.key or b"") + len(row.headers_json.encode("utf-8"))
     assert size < 300_000, size  # about 200 KB: a third of the broker's 1 MiB
+
+
+def test_a_batch_of_events_projects_the_same_case_file_as_one_event_at_a_time(tmp_path):
+    """The batched projection (one statement per table) against the same events applied one by
+    one: clocks created and changed in the same batch, a breach a later warning cannot undo, a
+    notification failed then sent, ownership through a reroute."""
+    from sqlmodel import Session
+
+    from services.common.codec import new_event
+    from services.common.db import create_tables, make_engine
+    from services.common.pb.haq.v1 import complaint_pb2 as c
+    from services.common.pb.haq.v1 import events_pb2 as ev
+    from services.intake.adapters.db import MODELS
+    from services.intake.service import IntakeService
+
+    def story(cid: str) -> list:
+        started = ev.SlaClocksStarted(complaint_id=cid, policy="fast")
+        ack = started.clocks.add(name="acknowledgement", state="running")
+        ack.started_at.FromSeconds(1_800_000_000)
+        ack.due_at.FromSeconds(1_800_000_060)
+        breached = ev.SlaBreached(complaint_id=cid)
+        breached.clock.CopyFrom(ack)
+        breached.clock.state = "breached"
+        warned = ev.SlaWarning(complaint_id=cid, owner="lead")
+        warned.clock.CopyFrom(ack)
+        warned.clock.state = "warning"
+        failed = ev.NotificationFailed(
+            complaint_id=cid, notification_id=f"n-{cid}", channel="email", recipient="a@example.com",
+            template="acknowledgement", reason="mailbox full",
+        )  # fmt: skip
+        sent = ev.NotificationSent(
+            complaint_id=cid, notification_id=f"n-{cid}", channel="email", recipient="a@example.com",
+            template="acknowledgement",
+        )  # fmt: skip
+        sent.sent_at.FromSeconds(1_800_000_030)
+        return [
+            ev.ComplaintRouted(
+                complaint_id=cid, team="care", owner="lead", owner_is_duty_lead=True, priority=2
+            ),
+            ev.OwnerAssigned(complaint_id=cid, owner="lead", team="care", status=c.COMPLAINT_STATUS_OWNED),
+            started,
+            ev.ComplaintRouted(complaint_id=cid, team="care", owner="reza", reassignment=True, priority=2),
+            breached,
+            warned,
+            failed,
+            sent,
+            ev.OwnerAccepted(complaint_id=cid, owner="reza", team="care", status=c.COMPLAINT_STATUS_OWNED),
+        ]
+
+    def case_file(batched: bool):
+        engine = make_engine(f"sqlite:///{tmp_path / f'intake-{batched}.db'}")
+        create_tables(engine, MODELS)
+        service = IntakeService(engine, "default")
+        cids = [service.submit(_draft()).complaint_id for _ in range(2)]
+        events = [
+            new_event(m, source="/t", subject=cid, event_id=f"{cid}-{i}")
+            for cid in cids
+            for i, m in enumerate(story(cid))
+        ]
+        if batched:
+            with Session(engine) as session:
+                service.apply_lifecycle_events(session, events)
+                session.commit()
+        else:
+            for event in events:
+                with Session(engine) as session:
+                    service.apply_lifecycle_event(session, event)
+                    session.commit()
+        views = [service.get_case(cid) for cid in cids]
+        return [
+            (
+                (v.complaint.status, v.complaint.owner, v.complaint.team, v.complaint.owner_is_duty_lead,
+                 v.complaint.priority, v.complaint.sla_policy),
+                [(k.clock, k.state, k.due_at) for k in v.clocks],
+                [(n.status, n.detail, n.at) for n in v.notifications],
+                [(t.type, t.summary) for t in v.timeline],
+            )
+            for v in views
+        ]  # fmt: skip
+
+    one_by_one = case_file(batched=False)
+    assert one_by_one == case_file(batched=True)
+    lifecycle, clocks, notes, timeline = one_by_one[0]
+    assert lifecycle == ("owned", "reza", "care", False, "high", "fast")
+    assert [state for _, state, _ in clocks] == ["breached"]  # the later warning did not undo it
+    assert [(status, detail) for status, detail, _ in notes] == [("sent", "")]
+    assert len(timeline) >= 9
