@@ -18,6 +18,13 @@ from ..domain.draft import CustomerInput, DraftRejected, Social, validate_identi
 from ..domain.identity import IdentityError
 from ..service import CaseView, IntakeService, InvalidRequest, NotFound, complaint_message
 
+NO_SUCH_CUSTOMER = "no such customer"  # the same answer for unknown and hidden customers
+
+
+def _sees_whole_tenant() -> bool:
+    principal = current_principal()
+    return principal is None or principal.sees_whole_tenant()
+
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     def __init__(self, service: IntakeService):
@@ -109,8 +116,15 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         tenant = self._tenant(request.tenant, context)
         try:
             view = self.service.customer_complaints(tenant, request.customer_id, identities)
-        except NotFound as exc:
-            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except NotFound:
+            context.abort(grpc.StatusCode.NOT_FOUND, NO_SUCH_CUSTOMER)
+        # An agent (or a team lead of named teams) sees the customer's complaints of their teams
+        # only, and the profile only through one of them: with none visible, the customer is
+        # NOT_FOUND exactly like an unknown one (the profile is personal data too). Staff with
+        # tenant-wide rights, services and calls without auth see every complaint of the tenant.
+        visible = [c for c in view.complaints if can_see(c.tenant, c.team)]
+        if not visible and not _sees_whole_tenant():
+            context.abort(grpc.StatusCode.NOT_FOUND, NO_SUCH_CUSTOMER)
         profile = intake_pb2.CustomerProfile(
             customer_id=view.customer.id,
             tenant=view.customer.tenant,
@@ -126,9 +140,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         )
         profile.first_seen_at.FromDatetime(as_utc(view.customer.first_seen_at))
         summaries = []
-        for c in view.complaints:
-            if not can_see(c.tenant, c.team):  # an agent sees the customer's complaints of their teams
-                continue
+        for c in visible:
             s = intake_pb2.ComplaintSummary(
                 complaint_id=c.id,
                 reference=c.reference,
