@@ -3,6 +3,11 @@
 Every call has a deadline. A fresh copy is fetched when the cached one is older than `refresh_s`;
 if routing cannot be reached, a copy up to `max_stale_s` old is still used (people's addresses
 rarely change within the hour), and with none, DirectoryUnavailable tells the caller to try later.
+
+A tenant without a directory of its own is served by the seeded (default) directory, the rule
+routing applies when it routes (`Router.directory_tenant`): its complaints are owned by the default
+directory's staff, so their mails need that directory's addresses. Routing's ListTeams answers
+NOT_FOUND for such a tenant; the seeded tenant's teams are asked for instead.
 """
 
 from __future__ import annotations
@@ -12,16 +17,29 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
+import yaml
 
 from services.common.auth import authorized_channel
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
+from services.common.settings import get_settings
 
 from ..domain.audience import TeamLadder
 from ..domain.tenant import StaffProfile
 
 log = logging.getLogger(__name__)
+
+
+def seeded_tenant(path: Path | None = None) -> str:
+    """The tenant whose directory routing seeds from its directory file (HAQ_DIRECTORY_FILE):
+    routing's fallback for tenants without a directory of their own."""
+    path = path or get_settings().directory_file
+    if not path.is_file():
+        return "default"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return str(data.get("tenant") or "default")
 
 
 class DirectoryUnavailable(Exception):
@@ -64,8 +82,11 @@ class RoutingDirectory:
         max_stale_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
         token: str | None = None,
+        fallback_tenant: str | None = None,
     ):
         self.target = target
+        # Routing's default directory, which serves tenants without their own.
+        self.fallback_tenant = fallback_tenant or seeded_tenant()
         self.token = token  # the service token, when routing checks tokens
         self.timeout_s = timeout_s
         self.refresh_s = refresh_s
@@ -87,14 +108,9 @@ class RoutingDirectory:
             if cached is not None and now - cached[0] < self.refresh_s:
                 return cached[1]
             try:
-                response = self._stub().ListTeams(
-                    routing_pb2.ListTeamsRequest(tenant=tenant), timeout=self.timeout_s
-                )
-                fresh = snapshot_from(response)
+                fresh = self._fetch(tenant)
             except grpc.RpcError as exc:
-                if exc.code() == grpc.StatusCode.NOT_FOUND:  # a tenant without a directory
-                    fresh = DirectorySnapshot()
-                elif cached is not None and now - cached[0] < self.max_stale_s:
+                if cached is not None and now - cached[0] < self.max_stale_s:
                     log.warning(
                         "routing directory unreachable (%s); using a copy %.0fs old",
                         exc.code(),
@@ -105,6 +121,26 @@ class RoutingDirectory:
                     raise DirectoryUnavailable(f"routing at {self.target}: {exc.code().name}") from exc
             self._cache[tenant] = (now, fresh)
             return fresh
+
+    def _list_teams(self, tenant: str) -> DirectorySnapshot | None:
+        """The tenant's own directory; None when routing has none for it. Raises grpc.RpcError."""
+        try:
+            response = self._stub().ListTeams(
+                routing_pb2.ListTeamsRequest(tenant=tenant), timeout=self.timeout_s
+            )
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        return snapshot_from(response)
+
+    def _fetch(self, tenant: str) -> DirectorySnapshot:
+        own = self._list_teams(tenant)
+        if own is not None:
+            return own
+        # No directory of its own: routing gives its complaints to the default directory's teams.
+        default = self._list_teams(self.fallback_tenant) if tenant != self.fallback_tenant else None
+        return default if default is not None else DirectorySnapshot()
 
     def close(self) -> None:
         if self._channel is not None:
