@@ -12,6 +12,8 @@ acting, or listing a queue, in another agent's name is PERMISSION_DENIED."""
 
 from __future__ import annotations
 
+import copy
+import inspect
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -28,6 +30,7 @@ from services.common.pb.haq.v1 import escalation_pb2, escalation_pb2_grpc
 
 from ..adapters import db
 from ..adapters.events import clock_to_pb, from_timestamp, status_to_pb, timestamp
+from ..adapters.guard import GuardVerdict
 from ..domain import (
     Case,
     CaseError,
@@ -85,6 +88,17 @@ def visible_case(engine: Engine, complaint_id: str, default_tenant: str) -> bool
     if any(can_see(tenant, team) for team in teams):
         return True
     return principal.tenant == tenant and principal.subject in (case.owner, case.offered_to)
+
+
+def guard_for_tenant(guard: Any, tenant: str) -> Any:
+    """The response guard as asked for one tenant's complaint. The guard client names a tenant in
+    every CheckResponse; a copy naming this one shares its channel (gRPC channels are thread-safe),
+    so concurrent replies of different tenants never see each other's tenant."""
+    if guard is None or not hasattr(guard, "tenant") or not tenant or guard.tenant == tenant:
+        return guard
+    view = copy.copy(guard)
+    view.tenant = tenant
+    return view
 
 
 def _not_found(context: grpc.ServicerContext, complaint_id: str) -> NoReturn:
@@ -279,9 +293,22 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
             _not_found(context, complaint_id)
         raise AssertionError("unreachable")
 
-    def _roster(self) -> Roster | None:
-        """The directory as last refreshed (a cache read, before the action's transaction)."""
-        return self.actions.binder.directory.roster()
+    def _case_tenant(self, complaint_id: str) -> str:
+        """The tenant the complaint's ComplaintReceived named (the operator tenant when none)."""
+        with Session(self.actions.engine) as session:
+            return db.case_tenant(session, complaint_id, self.default_tenant)
+
+    def _roster(self, request: Any) -> Roster | None:
+        """The complaint's tenant's directory as last refreshed (a cache read, before the
+        action's transaction)."""
+        directory = self.actions.binder.directory
+        tenant = self._case_tenant(request.complaint_id.strip())
+        prime = getattr(directory, "prime", None)
+        if prime is not None:  # a tenant read for the first time: its own teams, not the seed
+            prime(tenant)
+        if "tenant" in inspect.signature(directory.roster).parameters:
+            return directory.roster(tenant)
+        return directory.roster()  # a directory of one tenant only (NoLadder, test doubles)
 
     def Accept(self, request: Any, context: grpc.ServicerContext) -> Any:
         return _reply(self._run(request, context, lambda c, now: accept(c, request.agent, now), "accept"))
@@ -293,13 +320,29 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
             )
         )
 
+    def _check_response(self, complaint_id: str, body: str, language: str) -> GuardVerdict:
+        """The response guard, asked with the settings of the complaint's tenant (its guard mode
+        and reply length), never the operator tenant's."""
+        guard = guard_for_tenant(self.actions.guard, self._case_tenant(complaint_id))
+        if guard is None:
+            return GuardVerdict(allowed=True, ran=False)
+        verdict = guard.check(body, language)
+        if not verdict.allowed:
+            raise GuardBlocked(verdict.findings)
+        return verdict
+
     def Respond(self, request: Any, context: grpc.ServicerContext) -> Any:
         check_limits(request, context)
+        complaint_id = _complaint_id(request, context)
         for name in ("agent", "body"):
             if not getattr(request, name).strip():
                 abort_invalid(context, name, "required")
+        # Visibility first: the guard's verdict follows the case's tenant's settings, so asking it
+        # about another tenant's case would tell that the case exists.
+        if not visible_case(self.actions.engine, complaint_id, self.default_tenant):
+            _not_found(context, complaint_id)
         try:
-            verdict = self.actions.check_response(request.body, request.language)
+            verdict = self._check_response(complaint_id, request.body, request.language)
         except GuardBlocked as exc:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"the response guard refused the reply: {exc}")
             raise AssertionError("unreachable") from None
@@ -354,7 +397,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         )
 
     def RequestTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
-        roster, calendars = self._roster(), self.actions.binder.calendars
+        roster, calendars = self._roster(request), self.actions.binder.calendars
         result = self._run(
             request,
             context,
@@ -389,7 +432,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
     def AcceptTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
         check_limits(request, context)
         self._receiver_only(request, context)
-        roster, calendars = self._roster(), self.actions.binder.calendars
+        roster, calendars = self._roster(request), self.actions.binder.calendars
         return _reply(
             self._run(
                 request,
@@ -402,7 +445,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
     def DeclineTransfer(self, request: Any, context: grpc.ServicerContext) -> Any:
         check_limits(request, context)
         self._receiver_only(request, context)
-        roster = self._roster()
+        roster = self._roster(request)
         return _reply(
             self._run(
                 request,
