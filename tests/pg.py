@@ -100,8 +100,12 @@ def _check(proc: subprocess.CompletedProcess[str], what: str, log: Path | None =
 class LocalPostgres:
     """One throwaway cluster in its own temporary directory; `start()` then `stop()`."""
 
-    def __init__(self, bindir: Path | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, synchronous_commit: bool = False) -> None:
+        """`synchronous_commit`: a commit returns once its WAL is written, so a server stopped in
+        "immediate" mode (a crash) keeps every committed transaction, as production does; off
+        (the fast default), the last few hundred milliseconds of commits can be lost then."""
         self.bindir = bindir or find_bindir()
+        self.synchronous_commit = synchronous_commit
         self.runner = _Runner()
         self.root: Path | None = None
         self.port: int | None = None
@@ -188,7 +192,7 @@ class LocalPostgres:
                     f"-k {self.socket_dir}",
                     # Throwaway data: durability buys nothing here and costs seconds.
                     "-c fsync=off",
-                    "-c synchronous_commit=off",
+                    f"-c synchronous_commit={'on' if self.synchronous_commit else 'off'}",
                     "-c full_page_writes=off",
                     "-c max_connections=200",
                 ]
@@ -299,7 +303,8 @@ def isolated_schema(url: str) -> Iterator[str]:
     from sqlalchemy.engine import make_url
 
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a server stopped and started again (LocalPostgres.stop_server) drops pooled connections
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -49,22 +49,38 @@ def running(platform: FaultPlatform) -> Iterator[tuple[Load, Watcher]]:
         watcher.stop()
 
 
+class AcknowledgementMissing(AssertionError):
+    """An accepted complaint whose customer got no acknowledgement mail."""
+
+
+class SubmissionsRefused(AssertionError):
+    """A submission answered with a code a client does not retry, or never answered."""
+
+
 def check(platform: FaultPlatform, load: Load, watcher: Watcher) -> None:
+    """The issue's acceptance, in order: nothing lost, unowned, unclocked, acknowledged twice or
+    duplicated per key (AssertionError); every complaint acknowledged (AcknowledgementMissing);
+    every submission answered OK in the end (SubmissionsRefused). The distinct types let an xfail
+    name the one defect it expects, and any other failure still fails."""
     load.stop(timeout=100)
     v = wait_for_verdict(load.results, watcher, platform.mail_dir, timeout=DRAIN_S)
     r = load.results
     print(
         f"\n{v.summary()}\nOK answers with duplicate=true: {r.duplicates_answered}; retries: "
-        f"{dict(r.retries)}; refused: {len(r.refused)}; gave up: {len(r.gave_up)}; "
+        f"{dict(r.retries)}; refused: {len(r.refused)} {r.refused[:3]}; gave up: {len(r.gave_up)}; "
         f"lifecycle records seen: {watcher.seen.records}"
     )
     # the load really ran through the fault, and the resubmissions were answered
-    assert v.accepted >= 100, v.summary()
+    assert v.accepted >= 50, v.summary()
     assert r.duplicates_answered >= v.accepted // Load.RESUBMIT_EVERY - 2, r.duplicates_answered
     logs = "" if v.ok else "\n".join(f"--- {s} ---\n{platform.log_tail(s, 2000)}" for s in SERVICES)
-    assert v.ok, f"{v.summary()}\n{logs}"
-    # every submission was answered in the end: nothing refused, no client gave up retrying
-    assert r.refused == [] and r.gave_up == [], (r.refused[:5], r.gave_up[:5])
+    assert not (v.lost or v.unowned or v.unclocked or v.acknowledged_twice or v.keys_with_several_ids), (
+        f"{v.summary()}\n{logs}"
+    )
+    if v.unacknowledged:
+        raise AcknowledgementMissing(f"{v.summary()}\n{logs}")
+    if r.refused or r.gave_up:
+        raise SubmissionsRefused(f"refused {r.refused[:5]}; gave up {r.gave_up[:5]}")
 
 
 @pytest.fixture
@@ -97,7 +113,7 @@ def test_broker_sigstopped_for_30s_under_load(platform: FaultPlatform):
             time.sleep(30)
         finally:
             platform.resume_broker()
-        time.sleep(10)
+        time.sleep(5)
         platform.wait_all_serving(timeout=60)
         check(platform, load, watcher)
 
@@ -106,7 +122,7 @@ def test_broker_sigstopped_for_30s_under_load(platform: FaultPlatform):
 def own_postgres() -> Iterator[LocalPostgres]:
     """A cluster of this test's own: it is stopped mid-test, which a shared server must not be."""
     try:
-        server = LocalPostgres().start()
+        server = LocalPostgres(synchronous_commit=True).start()
     except PostgresUnavailable as exc:
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"PostgreSQL required ({REQUIRE_ENV}=1) but unavailable: {exc}", pytrace=False)
@@ -117,6 +133,15 @@ def own_postgres() -> Iterator[LocalPostgres]:
         server.stop()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=SubmissionsRefused,
+    reason=(
+        "defect: intake answers UNKNOWN ('Exception calling application: OperationalError') while "
+        "its database is away, a code no client retries; a transient database failure should be "
+        "UNAVAILABLE (services/intake/entrypoints/grpc_api.py SubmitComplaint)"
+    ),
+)
 def test_postgres_stopped_for_10s_under_load(own_postgres: LocalPostgres, tmp_path: Path):
     with contextlib.ExitStack() as stack:
         urls = {svc: stack.enter_context(isolated_schema(own_postgres.url)) for svc in SERVICES}
@@ -136,6 +161,7 @@ def test_postgres_stopped_for_10s_under_load(own_postgres: LocalPostgres, tmp_pa
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AcknowledgementMissing,
     reason=(
         "defect: notifications delivers at most once. A delivery is committed 'sending' before the "
         "SMTP exchange starts; a crash before the message is handed over leaves it 'sending', it is "
