@@ -121,8 +121,44 @@ def socials(*, surrogates: bool = False) -> st.SearchStrategy[list[tuple[str, st
 ENUM_NUMBERS = st.integers(min_value=-3, max_value=40)  # unknown numbers on an open enum included
 
 
+def _valid_proto() -> c.ComplaintDraft:
+    return c.ComplaintDraft(
+        channel=c.CHANNEL_WEB,
+        customer=c.CustomerIdentifiers(email="fuzz.base@example.com"),
+        subject="Broken",
+        body="It broke.",
+    )
+
+
+VALID_JSON: dict[str, Any] = {
+    "channel": "web",
+    "customer": {"email": "fuzz.base@example.com"},
+    "subject": "Broken",
+    "body": "It broke.",
+}
+
+
 @st.composite
 def proto_drafts(draw: st.DrawFn) -> c.ComplaintDraft:
+    """Half the time a valid draft with one or two fields taken from a hostile one (so values at
+    a limit are accepted and values just over it refused), else a wholly hostile draft."""
+    hostile = draw(_hostile_proto_drafts())
+    if draw(st.booleans()):
+        return hostile
+    draft = _valid_proto()
+    present = [f for f, _ in hostile.ListFields()]
+    chosen = draw(st.lists(st.sampled_from(present), max_size=2, unique=True)) if present else []
+    for f in chosen:
+        draft.ClearField(f.name)
+        if f.message_type is not None:  # customer, metadata
+            getattr(draft, f.name).MergeFrom(getattr(hostile, f.name))
+        else:
+            setattr(draft, f.name, getattr(hostile, f.name))
+    return draft
+
+
+@st.composite
+def _hostile_proto_drafts(draw: st.DrawFn) -> c.ComplaintDraft:
     """A ComplaintDraft with each field absent, plausible, or hostile."""
     draft = c.ComplaintDraft()
     maybe = lambda: draw(st.booleans())  # noqa: E731
@@ -210,6 +246,20 @@ def wrong_type() -> st.SearchStrategy[Any]:
 
 @st.composite
 def json_drafts(draw: st.DrawFn) -> Any:
+    """Half the time valid `data` with one or two fields taken from a hostile one, else wholly
+    hostile `data` (json_hostile_drafts)."""
+    hostile = draw(json_hostile_drafts())
+    if not isinstance(hostile, dict) or draw(st.booleans()):
+        return hostile
+    data = json.loads(json.dumps(VALID_JSON))
+    keys = sorted(hostile)
+    for key in draw(st.lists(st.sampled_from(keys), max_size=2, unique=True)) if keys else []:
+        data[key] = hostile[key]
+    return data
+
+
+@st.composite
+def json_hostile_drafts(draw: st.DrawFn) -> Any:
     """A CloudEvent's `data`: a ComplaintDraft as JSON, each field absent, plausible, hostile
     (lone surrogates included) or of the wrong type; sometimes not an object at all."""
     if draw(st.integers(0, 9)) == 0:
@@ -285,8 +335,8 @@ CE_TYPES = [
 
 @st.composite
 def ce_attributes(draw: st.DrawFn) -> dict[str, Any]:
-    """CloudEvent context attributes: each present or missing, plausible, hostile or mistyped."""
-    attrs: dict[str, Any] = {}
+    """CloudEvent context attributes: well-formed but for up to two, each then missing, another
+    plausible value, hostile or mistyped; sometimes an extension of any JSON value."""
     plausible = {
         "specversion": st.sampled_from(["1.0", "0.3", "2.0", ""]),
         "id": st.builds(lambda n: f"fuzz-{n}", st.integers(0, 10**9)),
@@ -297,16 +347,26 @@ def ce_attributes(draw: st.DrawFn) -> dict[str, Any]:
         ),
         "time": st.sampled_from(["2024-01-01T00:00:00Z", "not a time", "9999-99-99T99:99:99Z"]),
     }
-    for name, strategy in plausible.items():
-        choice = draw(st.integers(0, 9))
-        if choice <= 6:  # mostly plausible, so refusals come from the data too
-            attrs[name] = draw(strategy)
-        elif choice == 7:
+    canonical = {
+        "specversion": "1.0",
+        "source": "partner/crm",
+        "type": CE_TYPES[0],
+        "datacontenttype": "application/json",
+        "time": "2024-01-01T00:00:00Z",
+    }
+    attrs = {name: canonical.get(name) or draw(strategy) for name, strategy in plausible.items()}
+    # Zero, one or two attributes spoiled, so refusals come from the data too.
+    for name in draw(st.lists(st.sampled_from(sorted(plausible)), max_size=2, unique=True)):
+        choice = draw(st.integers(0, 3))
+        if choice == 0:
+            attrs[name] = draw(plausible[name])
+        elif choice == 1:
             attrs[name] = draw(hostile_text(200, surrogates=True))
-        elif choice == 8:
+        elif choice == 2:
             attrs[name] = draw(wrong_type())
-        # 9: missing
-    if draw(st.booleans()):
+        else:
+            del attrs[name]
+    if draw(st.integers(0, 3)) == 0:
         attrs[draw(st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True))] = draw(json_values)  # an extension
     return attrs
 

@@ -51,7 +51,7 @@ INTEGRATION = mint_token(SECRET, "fuzzer", TENANT, ["integration"])
 ADMIN = mint_token(SECRET, "fuzz-admin", TENANT, ["admin"])
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
@@ -219,7 +219,9 @@ def test_grpc_drafts_are_accepted_or_refused_naming_the_field(running: Running) 
         running.intake.SubmitComplaint(intake_pb2.SubmitComplaintRequest(), timeout=10)
     check_refusal(err.value, "SubmitComplaint without a draft")
     assert err.value.details().startswith("draft:")
-    assert answers.get("INVALID_ARGUMENT", 0) > 0, answers  # the fuzzer did reach the validation
+    assert answers.get("INVALID_ARGUMENT", 0) > 0 and answers.get("OK", 0) > 0, (
+        answers
+    )  # the fuzzer did reach the validation
     submit_valid(running, sent, "grpc-last")
     assert_all_owned_and_acknowledged(running, sent)
     assert_every_service_serving(running)
@@ -244,7 +246,7 @@ def http_post(run: Running, headers: list[tuple[str, bytes]], body: bytes) -> tu
 
 
 # Header values in UTF-8 (any character but CR/LF); bytes that are not UTF-8 are fuzzed on their
-# own below (test_http_header_bytes_that_are_not_utf8_...), as they hit a known defect.
+# own below (test_http_header_bytes_that_are_not_utf8_are_refused_not_500).
 header_bytes = st.one_of(
     st.text(fz.proto_chars.filter(lambda ch: ch not in "\r\n"), min_size=1, max_size=40).map(str.encode),
     st.sampled_from([b"1.0", b"haq.complaint.submitted.v1", b"helpdesk/webhook", b"a:b", b"\xc3\xa9"]),
@@ -263,11 +265,14 @@ def binary_requests(draw: st.DrawFn) -> tuple[list[tuple[str, bytes]], bytes]:
         "ce-type": b"haq.complaint.submitted.v1",
     }
     for name in CE_HEADERS:
-        choice = draw(st.integers(0, 5))
-        if choice <= 3 and name in good:
+        choice = draw(st.integers(0, 7))  # mostly well-formed, so the data's checks are reached
+        if choice <= 5 and name in good:
             headers.append((name, good[name]))
-        elif choice == 4:
-            headers.append((name, draw(header_bytes)))
+        elif choice == 6:
+            value = draw(header_bytes)
+            if name == "ce-type":  # an unknown type is quoted back whole: see the xfail test below
+                value = value[:300]
+            headers.append((name, value))
     content_type = draw(
         st.sampled_from([b"application/json", b"text/plain", b"application/json; charset=latin-1", b""])
     )
@@ -365,22 +370,17 @@ def test_http_cloudevents_are_accepted_or_refused_with_a_reason(running: Running
 
     one()
     print(f"HTTP statuses: {seen}")
-    assert seen.get(400, 0) > 0, seen
+    assert seen.get(400, 0) > 0 and seen.get(202, 0) > 0, seen
     send_valid()
     assert_all_owned_and_acknowledged(running, sent)
     assert_every_service_serving(running)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: a refused webhook whose headers hold bytes that are not UTF-8 answers 500. aiohttp "
-        "decodes them with surrogateescape ('\\udcff'); intake's _dead_letter_http passes them to "
-        "services/common/consumer.py safe_headers, which keeps the lone surrogate, and building the "
-        "DeadLetter (map<string,string>) raises UnicodeEncodeError inside the 400 path"
-    ),
-)
 def test_http_header_bytes_that_are_not_utf8_are_refused_not_500(running: Running) -> None:
+    """Regression: a refused webhook whose headers held bytes that are not UTF-8 answered 500
+    (aiohttp hands them over as surrogateescape, '\\udcff'; the dead letter's map<string,string>
+    could not encode them). Found by the fuzzer: Content-Type: \\xff on an empty body."""
+
     @FUZZ
     @given(
         name=st.sampled_from(["Content-Type", "ce-id", "ce-source", "x-forwarded-for"]),
@@ -401,6 +401,40 @@ def test_http_header_bytes_that_are_not_utf8_are_refused_not_500(running: Runnin
 
     one()
     assert_every_service_serving(running)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "defect: services/intake/entrypoints/cloudevents_in.py accept() refuses an unknown type with "
+        "f'unsupported event type {ce_type!r}', quoting the whole attribute back (an 8,000-character "
+        "ce-type header makes an 8 KB answer); docs/limits.md: a refusal never quotes the oversized "
+        "input back"
+    ),
+)
+def test_an_unknown_event_type_is_refused_without_quoting_it_back_whole(running: Running) -> None:
+    @FUZZ
+    @given(length=st.integers(min_value=MAX_DETAILS, max_value=8_000), structured=st.booleans())
+    @example(length=8_000, structured=False)  # found by the fuzzer: an 8,124-byte refusal
+    def one(length: int, structured: bool) -> None:
+        ce_type = "h" * length
+        if structured:
+            event = {"specversion": "1.0", "id": "t-1", "source": "s", "type": ce_type, "data": {}}
+            headers = [("Content-Type", b"application/cloudevents+json")]
+            status, answer = http_post(running, headers, fz.to_json_bytes(event))
+        else:
+            headers = [
+                ("ce-specversion", b"1.0"),
+                ("ce-id", b"t-1"),
+                ("ce-source", b"s"),
+                ("ce-type", ce_type.encode()),
+                ("Content-Type", b"application/json"),
+            ]
+            status, answer = http_post(running, headers, b"{}")
+        assert status == 400, (status, answer[:200])
+        check_http_answer(status, answer, f"type of {length} characters, structured={structured}")
+
+    one()
 
 
 # ---- raw topic records -------------------------------------------------------------------------------
