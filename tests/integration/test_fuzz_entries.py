@@ -227,6 +227,74 @@ def test_grpc_drafts_are_accepted_or_refused_naming_the_field(running: Running) 
     assert_every_service_serving(running)
 
 
+def _mutated(raw: bytes) -> st.SearchStrategy[bytes]:
+    """The bytes of a valid request with a few bytes replaced, inserted or cut off."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> bytes:
+        data = bytearray(raw)
+        for _ in range(draw(st.integers(1, 3))):
+            at = draw(st.integers(0, len(data)))
+            kind = draw(st.integers(0, 2))
+            byte = draw(st.sampled_from([0xFF, 0xFE, 0xC3, 0xED, 0x80, 0x00, 0x0A, 0x12]))
+            if kind == 0 and at < len(data):
+                data[at] = byte
+            elif kind == 1:
+                data.insert(at, byte)
+            else:
+                del data[at:]
+        return bytes(data)
+
+    return build()
+
+
+SUBMIT_BYTES = intake_pb2.SubmitComplaintRequest(
+    draft=valid_draft("bytes.fuzz@example.com")
+).SerializeToString()
+NOTE_BYTES = escalation_pb2.AddNoteRequest(
+    complaint_id="c-1", agent="reza.karimi", body="called"
+).SerializeToString()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "defect: a request whose bytes are not a valid message (a string field that is not UTF-8, a "
+        "truncated varint) answers INTERNAL 'Exception deserializing request!' on every service: "
+        "grpcio's own answer when the generated deserializer raises, before the servicer runs; an "
+        "interceptor in services/common/grpc_server.py that wraps each unary handler's "
+        "request_deserializer can answer INVALID_ARGUMENT instead"
+    ),
+)
+def test_request_bytes_that_are_not_a_valid_message_are_invalid_argument(running: Running) -> None:
+    targets = {
+        "intake": ("/haq.v1.IntakeService/SubmitComplaint", INTEGRATION),
+        "escalation": ("/haq.v1.CaseService/AddNote", ADMIN),
+    }
+
+    @FUZZ
+    @given(
+        service_and_bytes=st.one_of(
+            st.tuples(st.just("intake"), _mutated(SUBMIT_BYTES)),
+            st.tuples(st.just("escalation"), _mutated(NOTE_BYTES)),
+        )
+    )
+    @example(service_and_bytes=("intake", SUBMIT_BYTES.replace(b"stopped", b"stop\xff\xfeed")))
+    @example(service_and_bytes=("escalation", NOTE_BYTES.replace(b"called", b"cal\xffed")))
+    def one(service_and_bytes: tuple[str, bytes]) -> None:
+        service, raw = service_and_bytes
+        method, token = targets[service]
+        with grpc.insecure_channel(running.settings.grpc_target(service)) as channel:
+            call = channel.unary_unary(method, request_serializer=bytes, response_deserializer=bytes)
+            try:
+                call(raw, metadata=(("authorization", f"Bearer {token}"),), timeout=30)
+            except grpc.RpcError as err:
+                check_refusal(err, f"{service} {method} {raw[:80]!r}")
+
+    one()
+    assert_every_service_serving(running)
+
+
 # ---- HTTP CloudEvents ----------------------------------------------------------------------------------
 def http_post(run: Running, headers: list[tuple[str, bytes]], body: bytes) -> tuple[int, bytes]:
     """POST with headers given as raw bytes (latin-1 on the wire, so any byte can be sent)."""
