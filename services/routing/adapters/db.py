@@ -5,6 +5,7 @@ with the one active pointer, and the audit log."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Text, func, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select, text
 
 from services.common.db import utcnow
 
@@ -151,12 +152,20 @@ def _hours_json(hours: Sequence[WorkingHours]) -> list[dict[str, Any]]:
     return [{"days": list(w.days), "start": w.start, "end": w.end} for w in hours]
 
 
+# Transaction-scoped advisory lock (PostgreSQL) held while one worker seeds the directory.
+SEED_LOCK_KEY = zlib.crc32(b"haq-routing-seed-directory")
+
+
 def seed_directory(engine: Engine, directory: Directory) -> None:
     """Make the stored directory match the file; safe to run at every start. Counts are kept;
     an agent the admin API changed keeps the admin's values; an agent dropped from the file is set
     offline (it may still hold complaints) rather than deleted."""
     tenant = directory.tenant
     with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            # Workers starting together seed one at a time: the lock is taken before the rows are
+            # read, so the second sees what the first inserted instead of inserting it again.
+            session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=SEED_LOCK_KEY))
         teams = {t.id: t for t in session.exec(select(RoutingTeam).where(RoutingTeam.tenant == tenant))}
         agents = {a.id: a for a in session.exec(select(RoutingAgent).where(RoutingAgent.tenant == tenant))}
         position = 0
