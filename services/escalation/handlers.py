@@ -86,23 +86,32 @@ DEADLINE_LATENESS = Histogram(
 
 
 class Directory(Protocol):
-    """Read from a cache only: never a call to another service (it may run inside a transaction)."""
+    """Read from a cache only: never a call to another service (it may run inside a transaction).
 
-    def ladder(self, team: str) -> Ladder: ...
+    `tenant` is the complaint's tenant; "" means the operator tenant."""
 
-    def roster(self) -> Roster | None: ...
+    def ladder(self, team: str, tenant: str = "") -> Ladder: ...
+
+    def roster(self, tenant: str = "") -> Roster | None: ...
 
 
 class Guard(Protocol):
-    def check(self, body: str, language: str = "") -> GuardVerdict: ...
+    """`tenant`: whose settings (guard mode, reply length) apply; "" means the guard's own."""
+
+    def check(self, body: str, language: str = "", tenant: str = "") -> GuardVerdict: ...
 
 
 class NoLadder:
-    def ladder(self, team: str) -> Ladder:
+    def ladder(self, team: str, tenant: str = "") -> Ladder:
         return Ladder()
 
-    def roster(self) -> Roster | None:
+    def roster(self, tenant: str = "") -> Roster | None:
         return None  # no directory: transfers are not checked against one
+
+
+def stored_tenant(session: Session, complaint_id: str) -> str:
+    """The tenant the complaint's ComplaintReceived named; "" (the operator tenant) when none."""
+    return case_tenant(session, complaint_id, "")
 
 
 class CaseNotFound(LookupError):
@@ -144,7 +153,8 @@ def _count(case: Case) -> None:
 
 
 class Binder:
-    """Gives a loaded case what is not stored with it: its policy, calendar and ladder."""
+    """Gives a loaded case what is not stored with it: its policy, calendar and ladder (the
+    complaint's tenant's; "" reads the operator tenant's)."""
 
     def __init__(
         self,
@@ -156,11 +166,11 @@ class Binder:
         self.calendars = calendars
         self.directory: Directory = directory or NoLadder()
 
-    def __call__(self, case: Case) -> Case:
+    def __call__(self, case: Case, tenant: str = "") -> Case:
         return case.bind(
             policy_for(case.policy, self.policies),
             self.calendars.for_team(case.team),
-            self.directory.ladder(case.team),
+            self.directory.ladder(case.team, tenant),
         )
 
 
@@ -174,7 +184,7 @@ class EscalationHandlers:
 
     def _load(self, session: Session, cid: str) -> Case | None:
         case = load_case(session, cid)
-        return self.binder(case) if case is not None else None
+        return self.binder(case, stored_tenant(session, cid)) if case is not None else None
 
     def on_received(self, session: Session, envelope: Envelope) -> None:
         """Remember when the customer complained; re-base the clocks if the case opened first."""
@@ -228,7 +238,7 @@ class EscalationHandlers:
             now=self.clock.now(),
             policies=self.policies,
             calendar=self.binder.calendars.for_team(routed.team),
-            ladder=self.binder.directory.ladder(routed.team),
+            ladder=self.binder.directory.ladder(routed.team, facts.tenant if facts is not None else ""),
         )
         acknowledged_at = facts_acknowledged_at(facts)
         if acknowledged_at is not None:  # notifications acknowledged before routing finished
@@ -313,9 +323,10 @@ class CaseActions:
                 case = load_case(session, complaint_id)
                 if case is None:
                     raise CaseNotFound(f"complaint {complaint_id} has no case in escalation")
-                self.binder(case)
+                stored = stored_tenant(session, complaint_id)
+                self.binder(case, stored)
                 if request_id:
-                    tenant = case_tenant(session, complaint_id, self.default_tenant)
+                    tenant = stored or self.default_tenant
                     trigger = f"action:{tenant}:{complaint_id}:{kind}:{request_id}"
                     if session.get(ProcessedEvent, (ACTIONS_CONSUMER, trigger)) is not None:
                         return ActionResult(case, [], replayed=True)
@@ -338,11 +349,12 @@ class CaseActions:
             return ActionResult(case, [e.id for e in envelopes], value)
         raise AssertionError("unreachable")
 
-    def check_response(self, body: str, language: str = "") -> GuardVerdict:
-        """Ask the guard before the reply is accepted; refuse it when the guard blocks it."""
+    def check_response(self, body: str, language: str = "", tenant: str = "") -> GuardVerdict:
+        """Ask the guard, with the settings of `tenant` (the complaint's; "" the operator's), before
+        the reply is accepted; refuse it when the guard blocks it."""
         if self.guard is None:
             return GuardVerdict(allowed=True, ran=False)
-        verdict = self.guard.check(body, language)
+        verdict = self.guard.check(body, language, tenant)
         if not verdict.allowed:
             raise GuardBlocked(verdict.findings)
         return verdict
@@ -416,7 +428,7 @@ class DeadlineFirer:
             case = load_case(session, complaint_id)
             if case is None:
                 return False
-            self.binder(case)
+            self.binder(case, stored_tenant(session, complaint_id))
             trigger = f"tick:{complaint_id}:{case.version}"
             now = self.clock.now()
             tick(case, now)
@@ -453,5 +465,5 @@ def clocks_view(engine: Engine, complaint_id: str, binder: Binder | None = None)
     if case is None and facts is None:
         return None
     if case is not None and binder is not None:
-        binder(case)
+        binder(case, facts.tenant if facts is not None else "")
     return ClocksView(complaint_id, case, facts, history)

@@ -12,10 +12,14 @@ import grpc
 import pytest
 
 from services.common.broker import free_port
-from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
+from services.common.pb.haq.v1 import (
+    notifications_pb2,
+    notifications_pb2_grpc,
+    routing_pb2,
+    routing_pb2_grpc,
+)
 from services.escalation.adapters.directory import RoutingDirectory, StaticDirectory
 from services.escalation.adapters.guard import ResponseGuard
-from services.escalation.entrypoints.grpc_api import guard_for_tenant
 
 
 def team(tenant: str, lead: str) -> routing_pb2.Team:
@@ -99,13 +103,30 @@ def test_each_tenant_reads_its_own_directory_and_one_without_reads_the_default(r
     directory.close()
 
 
-def test_the_guard_is_asked_for_the_complaints_tenant_without_changing_the_shared_client():
-    guard = ResponseGuard("127.0.0.1:1", tenant="default")
+class RecordingGuard(notifications_pb2_grpc.NotificationAdminServicer):
+    """Notifications' CheckResponse stand-in: blocks for tenant acme only, and records who asked."""
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    def CheckResponse(self, request, context):
+        self.asked.append(request.tenant)
+        return notifications_pb2.CheckResponseResponse(allowed=request.tenant != "acme")
+
+
+def test_the_guard_is_asked_with_the_complaints_tenant_and_the_shared_client_keeps_its_own():
+    servicer = RecordingGuard()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    notifications_pb2_grpc.add_NotificationAdminServicer_to_server(servicer, server)
+    port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
+    server.start()
+    guard = ResponseGuard(f"127.0.0.1:{port}", tenant="default")
     try:
-        acme = guard_for_tenant(guard, "acme")
-        assert acme.tenant == "acme" and guard.tenant == "default"
-        assert acme._channel is guard._channel  # one connection for every tenant
-        assert guard_for_tenant(guard, "default") is guard
-        assert guard_for_tenant(None, "acme") is None
+        assert not guard.check("reply", "en", "acme").allowed
+        assert guard.check("reply", "en").allowed  # no tenant: the client's own (the operator's)
+        assert guard.check("reply", "en", "tenant-b").allowed
+        assert servicer.asked == ["acme", "default", "tenant-b"]
+        assert guard.tenant == "default"
     finally:
         guard.close()
+        server.stop(0)

@@ -50,11 +50,11 @@ class FlakyBinder(Binder):
         self.broken = broken
         self.calls: list[str] = []
 
-    def __call__(self, case):
+    def __call__(self, case, tenant=""):
         self.calls.append(case.complaint_id)
         if case.complaint_id in self.broken:
             raise RuntimeError(f"cannot bind {case.complaint_id}")
-        return super().__call__(case)
+        return super().__call__(case, tenant)
 
 
 def fire_failures() -> float:

@@ -14,8 +14,26 @@ from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 from services.common.runtime import EventConsumer
 from services.escalation.adapters.db import MODELS, StaleClock, load_case, save_case
 from services.escalation.adapters.events import from_timestamp, timestamp
-from services.escalation.domain import ClockName, ClockState, ManualClock, stop_clock
-from services.escalation.handlers import DeadlineFirer, EscalationHandlers, clocks_view
+from services.escalation.adapters.guard import GuardVerdict
+from services.escalation.domain import (
+    CaseError,
+    ClockName,
+    ClockState,
+    Ladder,
+    ManualClock,
+    Roster,
+    accept,
+    request_info,
+    stop_clock,
+)
+from services.escalation.handlers import (
+    Binder,
+    CaseActions,
+    DeadlineFirer,
+    EscalationHandlers,
+    GuardBlocked,
+    clocks_view,
+)
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 ACK = ClockName.ACKNOWLEDGEMENT
@@ -49,8 +67,9 @@ def world(engine, clock):
     return apply
 
 
-def received(cid: str, at: datetime) -> Envelope:
-    msg = events_pb2.ComplaintReceived(complaint=complaint_pb2.Complaint(id=cid, received_at=timestamp(at)))
+def received(cid: str, at: datetime, tenant: str = "") -> Envelope:
+    complaint = complaint_pb2.Complaint(id=cid, received_at=timestamp(at), tenant=tenant)
+    msg = events_pb2.ComplaintReceived(complaint=complaint)
     return new_event(msg, source="/haq/intake", subject=cid, event_id=f"rcv-{cid}")
 
 
@@ -180,3 +199,91 @@ def test_unknown_and_received_only_complaints_in_the_view(engine, world):
     world(received("c-9", T0))
     view = clocks_view(engine, "c-9")
     assert view is not None and view.case is None and view.facts is not None
+
+
+class TenantDirectory:
+    """A directory stand-in with one ladder per tenant ("" is the operator tenant's) that records
+    every (team, tenant) it is asked for."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, str]] = []
+
+    def ladder(self, team: str, tenant: str = "") -> Ladder:
+        self.asked.append((team, tenant))
+        name = tenant or "operator"
+        return Ladder(f"{name}-lead", f"{name}-manager", f"{name}-director")
+
+    def roster(self, tenant: str = "") -> Roster | None:
+        return None
+
+
+def escalated(engine, cid: str) -> list[list[str]]:
+    return [
+        list(e.message.notify) for e in outbox(engine) if e.type == "haq.v1.Escalated" and e.subject == cid
+    ]
+
+
+@pytest.fixture
+def tenants(engine, clock):
+    """Two complaints routed to billing: c-acme of tenant acme, c-op naming no tenant (the
+    operator's), handled with a per-tenant directory."""
+    directory = TenantDirectory()
+    handlers = EscalationHandlers(clock, binder=Binder(directory=directory))
+    consumer = EventConsumer("escalation-lifecycle", "escalation", engine, relay=None)
+    for cid, tenant in (("c-acme", "acme"), ("c-op", "")):
+        consumer.apply(received(cid, T0, tenant), handlers.on_received)
+        consumer.apply(routed(cid), handlers.on_routed)
+    return directory, handlers, consumer
+
+
+def test_a_late_acknowledgement_escalates_to_the_complaints_tenants_ladder(engine, clock, tenants):
+    directory, handlers, consumer = tenants
+    assert ("billing", "acme") in directory.asked  # the case opened on acme's ladder
+    clock.advance(61)  # past the acknowledgement's deadline; no deadline pass has run yet
+    for cid in ("c-acme", "c-op"):
+        consumer.apply(acknowledged(cid, T0 + timedelta(seconds=61)), handlers.on_notification_sent)
+    assert escalated(engine, "c-acme") == [["agent-7", "acme-lead"]]
+    assert escalated(engine, "c-op") == [["agent-7", "operator-lead"]]
+
+
+def test_the_deadline_firer_escalates_to_the_complaints_tenants_ladder(engine, clock, tenants):
+    directory, _, _ = tenants
+    clock.advance(61)
+    assert DeadlineFirer(engine, clock, binder=Binder(directory=directory)).fire_due() == 2
+    assert escalated(engine, "c-acme") == [["agent-7", "acme-lead"]]
+    assert escalated(engine, "c-op") == [["agent-7", "operator-lead"]]
+    view = clocks_view(engine, "c-acme", Binder(directory=directory))
+    assert view is not None and view.case is not None and view.case.ladder.lead == "acme-lead"
+
+
+class TenantGuard:
+    """A response guard stand-in that blocks every reply of tenant acme and records the tenant."""
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    def check(self, body: str, language: str = "", tenant: str = "") -> GuardVerdict:
+        self.asked.append(tenant)
+        return GuardVerdict(allowed=tenant != "acme")
+
+
+def test_an_agent_action_reads_the_complaints_tenants_ladder_and_guard(engine, clock, tenants):
+    directory, _, _ = tenants
+    guard = TenantGuard()
+    actions = CaseActions(engine, clock, Binder(directory=directory), guard)
+    for cid in ("c-acme", "c-op"):
+        actions.apply(cid, "", lambda c, now: accept(c, "agent-7", now), kind="accept")
+
+    def ask(agent: str):
+        return lambda c, now: request_info(c, agent, "Which invoice?", now, request_id=f"q-{agent}")
+
+    # acme's lead is on the acme complaint's ladder and may step in; the operator's lead is not.
+    with pytest.raises(CaseError, match="nor on its escalation ladder"):
+        actions.apply("c-acme", "", ask("operator-lead"), kind="request_info")
+    actions.apply("c-acme", "", ask("acme-lead"), kind="request_info")
+    actions.apply("c-op", "", ask("operator-lead"), kind="request_info")
+
+    with pytest.raises(GuardBlocked):
+        actions.check_response("We will look into it.", "en", "acme")
+    assert actions.check_response("We will look into it.", "en").allowed
+    assert guard.asked == ["acme", ""]

@@ -40,11 +40,16 @@ class ResponseGuard:
         self.tenant = tenant
         self._channel = authorized_channel(target, token)  # token: the service token when auth is on
 
-    def check(self, body: str, language: str = "") -> GuardVerdict:
+    def check(self, body: str, language: str = "", tenant: str = "") -> GuardVerdict:
+        """Ask CheckResponse with the settings of `tenant` (the complaint's); "" asks with this
+        client's own tenant (the operator tenant)."""
         stub = notifications_pb2_grpc.NotificationAdminStub(self._channel)
+        request = notifications_pb2.CheckResponseRequest(
+            tenant=tenant or self.tenant, language=language, body=body
+        )
         try:
             resp = stub.CheckResponse(
-                notifications_pb2.CheckResponseRequest(tenant=self.tenant, language=language, body=body),
+                request,
                 timeout=self.deadline_s,
             )
         except grpc.RpcError as exc:

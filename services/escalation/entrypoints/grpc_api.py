@@ -12,8 +12,6 @@ acting, or listing a queue, in another agent's name is PERMISSION_DENIED."""
 
 from __future__ import annotations
 
-import copy
-import inspect
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -88,17 +86,6 @@ def visible_case(engine: Engine, complaint_id: str, default_tenant: str) -> bool
     if any(can_see(tenant, team) for team in teams):
         return True
     return principal.tenant == tenant and principal.subject in (case.owner, case.offered_to)
-
-
-def guard_for_tenant(guard: Any, tenant: str) -> Any:
-    """The response guard as asked for one tenant's complaint. The guard client names a tenant in
-    every CheckResponse; a copy naming this one shares its channel (gRPC channels are thread-safe),
-    so concurrent replies of different tenants never see each other's tenant."""
-    if guard is None or not hasattr(guard, "tenant") or not tenant or guard.tenant == tenant:
-        return guard
-    view = copy.copy(guard)
-    view.tenant = tenant
-    return view
 
 
 def _not_found(context: grpc.ServicerContext, complaint_id: str) -> NoReturn:
@@ -306,9 +293,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         prime = getattr(directory, "prime", None)
         if prime is not None:  # a tenant read for the first time: its own teams, not the seed
             prime(tenant)
-        if "tenant" in inspect.signature(directory.roster).parameters:
-            return directory.roster(tenant)
-        return directory.roster()  # a directory of one tenant only (NoLadder, test doubles)
+        return directory.roster(tenant)
 
     def Accept(self, request: Any, context: grpc.ServicerContext) -> Any:
         return _reply(self._run(request, context, lambda c, now: accept(c, request.agent, now), "accept"))
@@ -323,13 +308,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
     def _check_response(self, complaint_id: str, body: str, language: str) -> GuardVerdict:
         """The response guard, asked with the settings of the complaint's tenant (its guard mode
         and reply length), never the operator tenant's."""
-        guard = guard_for_tenant(self.actions.guard, self._case_tenant(complaint_id))
-        if guard is None:
-            return GuardVerdict(allowed=True, ran=False)
-        verdict = guard.check(body, language)
-        if not verdict.allowed:
-            raise GuardBlocked(verdict.findings)
-        return verdict
+        return self.actions.check_response(body, language, tenant=self._case_tenant(complaint_id))
 
     def Respond(self, request: Any, context: grpc.ServicerContext) -> Any:
         check_limits(request, context)
