@@ -5,8 +5,8 @@
   complaints (tenant-wide staff still see every complaint of their tenant);
 - notifications: a tenant without a directory of its own gets routing's default directory (the
   rule routing routes by), so its staff are still found for their mails;
-- escalation: the directory (who may receive a transfer) and the response guard (block or warn)
-  are the complaint's tenant's, not the operator tenant's.
+- escalation: the directory (who may receive a transfer, who is told when a deadline is missed)
+  and the response guard (block or warn) are the complaint's tenant's, not the operator tenant's.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import yaml
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.common import topics
 from services.common.auth import authorized_channel, mint_token
-from services.common.codec import Envelope, encode, new_event
+from services.common.codec import Envelope, decode, encode, new_event
 from services.common.db import create_tables, make_engine
 from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.pb.haq.v1 import (
@@ -35,6 +36,7 @@ from services.common.pb.haq.v1 import (
     intake_pb2_grpc,
 )
 from services.common.settings import Settings
+from services.escalation.adapters.events import timestamp
 from services.notifications.adapters.directory import RoutingDirectory
 from services.routing.adapters import db as routing_db
 from services.routing.adapters.files import load_directory
@@ -82,9 +84,38 @@ def produce(settings: Settings, *envelopes: Envelope) -> None:
         producer.close(timeout=5)
 
 
-def received(cid: str, tenant: str) -> Envelope:
+def received(cid: str, tenant: str, received_at: datetime | None = None) -> Envelope:
     complaint = c.Complaint(id=cid, tenant=tenant, reference=f"HQ-{cid[:8]}", subject="Broken kettle")
+    if received_at is not None:
+        complaint.received_at.CopyFrom(timestamp(received_at))
     return new_event(events_pb2.ComplaintReceived(complaint=complaint), source="/haq/intake", subject=cid)
+
+
+def escalations(settings: Settings, complaint_id: str, timeout: float = 60) -> list[Any]:
+    """The Escalated events of a complaint on the lifecycle topic (read from the beginning without
+    a consumer group), once at least one is there."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(topics.LIFECYCLE_TOPIC, p)
+            for p in consumer.partitions_for_topic(topics.LIFECYCLE_TOPIC) or ()
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        found: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    event = decode(record.key, record.value, record.headers)
+                    if event.subject == complaint_id and event.name == "Escalated":
+                        found.append(event.message)
+            if found and not batch:
+                return found  # caught up with the topic
+        raise AssertionError(f"no Escalated event for {complaint_id} within {timeout:.0f} s")
+    finally:
+        consumer.close()
 
 
 def routed(cid: str, team: str, owner: str) -> Envelope:
@@ -350,3 +381,15 @@ def test_escalation_uses_the_complaints_tenant_for_its_directory_and_response_gu
         )
     )
     assert hidden[0] == grpc.StatusCode.NOT_FOUND
+
+    # A missed deadline tells the complaint's tenant's ladder (before the fix, the operator
+    # tenant's: general-care's seeded lead heard of acme's complaints). Received three minutes
+    # ago, its acknowledgement (60 s) is overdue as soon as its case opens.
+    late = str(uuid.uuid4())
+    produce(settings, received(late, ACME, datetime.now(UTC) - timedelta(minutes=3)))
+    told = escalations(settings, late, timeout=90)
+    assert all(e.team == "general-care" for e in told)
+    first = next(e for e in told if e.step == 1)  # step 1 tells the owner and the team's lead
+    assert list(first.notify) == list(dict.fromkeys([first.owner, "acme.lead"])), first
+    notified = {person for e in told for person in e.notify}
+    assert notified <= {"acme.lead", "acme.agent", "acme.manager", "acme.director"}, notified
