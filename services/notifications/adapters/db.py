@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
@@ -99,16 +99,6 @@ class DeliveryRow(SQLModel, table=True):
 TABLES = [ComplaintContact, NotificationJob, DeliveryRow]
 
 
-def upsert_contact(session: Session, complaint_id: str, **values: object) -> ComplaintContact:
-    """Create or update the complaint's row inside the caller's unit of work."""
-    row = session.get(ComplaintContact, complaint_id) or ComplaintContact(complaint_id=complaint_id)
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.updated_at = utcnow()
-    session.add(row)
-    return row
-
-
 def get_contact(session: Session, complaint_id: str) -> ComplaintContact | None:
     return session.get(ComplaintContact, complaint_id)
 
@@ -122,18 +112,34 @@ def find_contact(session: Session, complaint_or_reference: str) -> ComplaintCont
     ).first()
 
 
-def add_job(session: Session, envelope: Envelope, complaint_id: str, now: datetime) -> None:
-    if session.get(NotificationJob, envelope.id) is None:
-        session.add(
-            NotificationJob(
-                trigger_event_id=envelope.id,
-                complaint_id=complaint_id,
-                event_name=envelope.name,
-                event_value=envelope.message.SerializeToString(),
-                next_attempt_at=now,
-                created_at=now,
-            )
+def load_contacts(session: Session, complaint_ids: set[str]) -> dict[str, ComplaintContact]:
+    """The contact rows of a batch's complaints, in one query (they stay in the session)."""
+    rows = session.exec(select(ComplaintContact).where(col(ComplaintContact.complaint_id).in_(complaint_ids)))
+    return {row.complaint_id: row for row in rows}
+
+
+def add_jobs(session: Session, jobs: list[tuple[Envelope, str]], now: datetime) -> None:
+    """Planning jobs for a batch of events, one INSERT; an event id that has a job keeps it."""
+    ids = {envelope.id for envelope, _ in jobs}
+    existing = set(
+        session.exec(
+            select(NotificationJob.trigger_event_id).where(col(NotificationJob.trigger_event_id).in_(ids))
         )
+    )
+    rows, seen = [], set(existing)
+    for envelope, complaint_id in jobs:
+        if envelope.id in seen:
+            continue
+        seen.add(envelope.id)
+        rows.append(
+            {
+                "trigger_event_id": envelope.id, "complaint_id": complaint_id, "event_name": envelope.name,
+                "event_value": envelope.message.SerializeToString(), "next_attempt_at": now, "created_at": now,
+                "planned": False, "attempts": 0, "last_error": "",
+            }
+        )  # fmt: skip
+    if rows:
+        session.execute(insert(NotificationJob.__table__), rows)
 
 
 def due_jobs(engine: Engine, now: datetime, limit: int = 100) -> list[NotificationJob]:
