@@ -35,6 +35,7 @@ from sqlmodel import Session
 from services.common import topics
 from services.common.codec import Envelope, new_event
 from services.common.db import as_utc, utcnow
+from services.common.handler import Batched
 from services.common.lifecycle import CaseLifecycle, fold
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 
@@ -46,7 +47,15 @@ from .adapters.http_channels import is_transient as http_transient
 from .adapters.tenant_config import TenantBook
 from .domain import guard
 from .domain.audience import CUSTOMER_EVENTS, CaseState, Planned, TeamLadder, Trigger, needs_directory, plan
-from .domain.model import Audience, Channel, DeliveryKey, DeliveryStatus, Template, delivery_class
+from .domain.model import (
+    Audience,
+    Channel,
+    DeliveryKey,
+    DeliveryStatus,
+    Template,
+    coalesce_staff_mail,
+    delivery_class,
+)
 from .domain.schedule import RetryPolicy
 from .domain.templates import RenderedMessage, TemplateRenderer, choose_language
 from .domain.tenant import StaffProfile, TenantConfig
@@ -59,6 +68,8 @@ NOTIFICATIONS = Counter(
 )
 SEND_ATTEMPTS = Counter("haq_notification_attempts_total", "Send attempts", ["channel", "outcome"])
 GUARD_FINDINGS = Counter("haq_response_guard_findings_total", "Response guard findings", ["rule", "source"])
+DIGESTS = Counter("haq_notification_digests_total", "Digest emails sent: a staff member's mail due together")
+DIGESTED = Counter("haq_notification_digested_total", "Deliveries that went out inside a digest email")
 JOBS_POSTPONED = Counter("haq_notification_jobs_postponed_total", "Jobs waiting on routing's directory")
 
 CHANNELS = {
@@ -120,38 +131,57 @@ class Recorder:
         self.wake = wake
 
     def handlers(self) -> dict[str, Callable[[Session, Envelope], None]]:
-        return {name: self.on_event for name in HANDLED_EVENTS}
+        batched = Batched(self.on_events)
+        return {name: batched for name in HANDLED_EVENTS}
 
     def on_event(self, session: Session, envelope: Envelope) -> None:
-        msg: Any = envelope.message
-        if envelope.name == "ComplaintReceived":
-            c = msg.complaint
-            complaint_id = c.id or envelope.subject
-            received_at = _when(c.received_at)
-            db.upsert_contact(
-                session,
-                complaint_id,
-                tenant=c.tenant,
-                reference=c.reference,
-                email=c.customer.email.strip(),
-                phone=c.customer.phone.strip(),
-                language=c.language,
-                display_name=c.customer.display_name.strip(),
-                channel=CHANNELS.get(c.channel, ""),
-                preferred_channel=(
-                    c.metadata.get("preferred_channel") or c.metadata.get("notify_channel") or ""
-                ),
-                received_at=received_at,
-            )
-        else:
-            complaint_id = getattr(msg, "complaint_id", "") or envelope.subject
-            update = case_update(db.get_contact(session, complaint_id), envelope.name, msg)
-            if update:
-                db.upsert_contact(session, complaint_id, **update)
-        db.add_job(session, envelope, complaint_id, self.clock())
-        # The job commits with the consumer's transaction; the dispatcher polls too, so an early
+        self.on_events(session, [envelope])
+
+    def on_events(self, session: Session, envelopes: list[Envelope]) -> None:
+        """A batch of events: each complaint's contact row read once, one INSERT of the jobs."""
+        complaint_ids = [self._complaint_id(e) for e in envelopes]
+        contacts = db.load_contacts(session, set(complaint_ids))
+        for envelope, complaint_id in zip(envelopes, complaint_ids, strict=True):
+            values = self._contact_values(envelope, contacts.get(complaint_id))
+            if values:
+                contact = contacts.get(complaint_id)
+                if contact is None:
+                    contact = contacts[complaint_id] = db.ComplaintContact(complaint_id=complaint_id)
+                for name, value in values.items():
+                    setattr(contact, name, value)
+                contact.updated_at = utcnow()
+                session.add(contact)
+        db.add_jobs(session, list(zip(envelopes, complaint_ids, strict=True)), self.clock())
+        # The jobs commit with the consumer's transaction; the dispatcher polls too, so an early
         # wake only makes it look sooner.
         self.wake()
+
+    @staticmethod
+    def _complaint_id(envelope: Envelope) -> str:
+        msg: Any = envelope.message
+        if envelope.name == "ComplaintReceived":
+            return msg.complaint.id or envelope.subject
+        return getattr(msg, "complaint_id", "") or envelope.subject
+
+    @staticmethod
+    def _contact_values(envelope: Envelope, contact: db.ComplaintContact | None) -> dict[str, object]:
+        msg: Any = envelope.message
+        if envelope.name != "ComplaintReceived":
+            return case_update(contact, envelope.name, msg)
+        c = msg.complaint
+        return {
+            "tenant": c.tenant,
+            "reference": c.reference,
+            "email": c.customer.email.strip(),
+            "phone": c.customer.phone.strip(),
+            "language": c.language,
+            "display_name": c.customer.display_name.strip(),
+            "channel": CHANNELS.get(c.channel, ""),
+            "preferred_channel": c.metadata.get("preferred_channel")
+            or c.metadata.get("notify_channel")
+            or "",
+            "received_at": _when(c.received_at),
+        }
 
 
 def case_update(row: db.ComplaintContact | None, name: str, msg: Any) -> dict[str, object]:
@@ -465,10 +495,19 @@ class Dispatcher:
         for job in jobs:
             self.plan(job, now)
         rows = db.due_deliveries(self.engine, self.clock(), self.batch)
-        for row in rows:
+        groups = coalesce_staff_mail(
+            rows,
+            channel=lambda r: r.channel,
+            recipient=lambda r: r.recipient,
+            priority_class=lambda r: r.priority_class,
+        )
+        for group in groups:
             if self._stop.is_set():
                 break
-            self.deliver(row)
+            if len(group) == 1:
+                self.deliver(group[0])
+            else:
+                self.deliver_digest(group)
         return len(jobs) == self.batch or len(rows) == self.batch
 
     def drain(self, max_passes: int = 100) -> None:
@@ -519,24 +558,68 @@ class Dispatcher:
         now = self.clock()
         if not db.start_attempt(self.engine, row.notification_id, expected_attempts=row.attempts, now=now):
             return None
-        attempts = row.attempts + 1
         try:
             self.send(row)
         except Exception as exc:
-            transient = self.is_transient(row.channel, exc)
-            SEND_ATTEMPTS.labels(row.channel, "transient" if transient else "permanent").inc()
-            log.warning("sending %s (%s) failed: %s", row.notification_id, row.channel, describe(exc))
-            if transient and not self.retry.exhausted(attempts):
-                delay = self.retry.delay(attempts, self.rand)
-                db.reschedule(
-                    self.engine, row.notification_id, attempts=attempts, error=describe(exc),
-                    at=self.clock() + timedelta(seconds=delay), now=self.clock(),
-                )  # fmt: skip
-                return DeliveryStatus.PENDING
-            row.attempts = attempts
-            return self._fail(row, describe(exc), from_status=DeliveryStatus.SENDING, attempts=attempts)
+            return self._attempt_failed(row, exc)
         SEND_ATTEMPTS.labels(row.channel, "ok").inc()
         return self._sent(row)
+
+    def deliver_digest(self, rows: list[db.DeliveryRow]) -> list[DeliveryStatus | None]:
+        """One attempt at several due emails to one staff member, sent as one digest message;
+        each delivery is still claimed, settled and reported (NotificationSent) on its own."""
+        now = self.clock()
+        claimed = [
+            r
+            for r in rows
+            if db.start_attempt(self.engine, r.notification_id, expected_attempts=r.attempts, now=now)
+        ]
+        if not claimed:
+            return []
+        if len(claimed) == 1:
+            row = claimed[0]
+            try:
+                self.send(row)
+            except Exception as exc:
+                return [self._attempt_failed(row, exc)]
+            SEND_ATTEMPTS.labels(row.channel, "ok").inc()
+            return [self._sent(row)]
+        first = claimed[0]
+        rendered = self.planner.renderer.render(
+            "staff_digest",
+            first.language,
+            {
+                "count": len(claimed),
+                "items": [{"subject": r.subject, "text": r.text.strip()} for r in claimed],
+            },
+        )
+        message = smtp_adapter.build_message(
+            rendered, sender=self.sender_address, recipient=first.recipient,
+            notification_id=f"digest-{first.notification_id}",
+        )  # fmt: skip
+        try:
+            self.senders.email(message)
+        except Exception as exc:
+            return [self._attempt_failed(r, exc) for r in claimed]
+        SEND_ATTEMPTS.labels(first.channel, "ok").inc()
+        DIGESTS.inc()
+        DIGESTED.inc(len(claimed))
+        return [self._sent(r) for r in claimed]
+
+    def _attempt_failed(self, row: db.DeliveryRow, exc: Exception) -> DeliveryStatus | None:
+        attempts = row.attempts + 1
+        transient = self.is_transient(row.channel, exc)
+        SEND_ATTEMPTS.labels(row.channel, "transient" if transient else "permanent").inc()
+        log.warning("sending %s (%s) failed: %s", row.notification_id, row.channel, describe(exc))
+        if transient and not self.retry.exhausted(attempts):
+            delay = self.retry.delay(attempts, self.rand)
+            db.reschedule(
+                self.engine, row.notification_id, attempts=attempts, error=describe(exc),
+                at=self.clock() + timedelta(seconds=delay), now=self.clock(),
+            )  # fmt: skip
+            return DeliveryStatus.PENDING
+        row.attempts = attempts
+        return self._fail(row, describe(exc), from_status=DeliveryStatus.SENDING, attempts=attempts)
 
     @staticmethod
     def is_transient(channel: str, exc: BaseException) -> bool:

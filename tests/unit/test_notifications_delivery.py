@@ -27,7 +27,13 @@ from services.notifications.adapters.http_channels import HttpFailure
 from services.notifications.adapters.tenant_config import TenantBook
 from services.notifications.domain import signing
 from services.notifications.domain.audience import TeamLadder
-from services.notifications.domain.model import DeliveryKey, DeliveryStatus, NextStep, next_step
+from services.notifications.domain.model import (
+    DeliveryKey,
+    DeliveryStatus,
+    NextStep,
+    delivery_class,
+    next_step,
+)
 from services.notifications.domain.schedule import RetryPolicy
 from services.notifications.domain.templates import TemplateRenderer
 from services.notifications.domain.tenant import StaffProfile, parse_tenants
@@ -541,3 +547,75 @@ def test_signature_round_trip_used_by_the_webhook_adapter() -> None:
     body = b'{"a": 1}'
     header = signing.sign("s3cret", body, timestamp=1_700_000_000)
     assert signing.verify("s3cret", body, header, now=1_700_000_010) == 1_700_000_000
+
+
+def test_a_staff_backlog_goes_out_as_digests_and_customers_are_never_merged(world: World) -> None:
+    """120 assignment mails due together for one agent become 3 digest emails (one per pass), each
+    delivery still settled and announced on its own; the two customers' acknowledgements, due at
+    the same time, go out first and one each."""
+    now = world.clock()
+
+    def row(i: int, template: str, audience: str, recipient: str) -> db.DeliveryRow:
+        return db.DeliveryRow(
+            notification_id=f"n-{i}", complaint_id=f"c-{i}", trigger_event_id=f"e-{i}", recipient=recipient,
+            channel="email", template=template, language="en", audience=audience, reference=f"HQ-{i}",
+            subject=f"[HQ-{i}] Assigned to you", text=f"Complaint HQ-{i} is now yours.",
+            priority_class=delivery_class(template, audience, "normal"), next_attempt_at=now, created_at=now,
+        )  # fmt: skip
+
+    staff = [row(i, "new_assignment", "staff", "leila@staff.test") for i in range(120)]
+    customers = [row(900 + i, "acknowledgement", "customer", f"customer{i}@example.com") for i in range(2)]
+    for r in staff + customers:  # one job each, as the planner makes them
+        db.plan_deliveries(world.engine, r.trigger_event_id, [r])
+    for _ in range(5):
+        world.dispatcher.run_once()
+
+    sent = world.smtp.sent
+    assert [m["To"] for m in sent[:2]] == ["customer0@example.com", "customer1@example.com"]
+    digests = sent[2:]
+    assert [m["To"] for m in digests] == ["leila@staff.test"] * 3
+    bodies = [m.get_body(("plain",)).get_content() for m in digests]
+    # a pass takes 50 due deliveries: the 2 customers and 48 staff mails, then 50, then the last 22
+    assert [b.count("is now yours") for b in bodies] == [48, 50, 22]
+    assert "HQ-0" in bodies[0] and "HQ-119" in bodies[2]
+    assert digests[1]["Subject"] == "50 updates on complaints you work on"
+    with Session(world.engine) as session:
+        statuses = {r.notification_id: r.status for r in session.exec(select(db.DeliveryRow))}
+    assert set(statuses.values()) == {"sent"} and len(statuses) == 122
+    announced = [e for _, e in staged(world.engine) if e.type == "haq.v1.NotificationSent"]
+    assert len(announced) == 122  # every delivery is reported sent, digest or not
+
+
+def test_a_failed_digest_retries_each_delivery_it_carried(tmp_path: Path) -> None:
+    world = make_world(tmp_path, smtp=FakeSmtp(smtplib.SMTPServerDisconnected("gone")))
+    now = world.clock()
+    rows = [
+        db.DeliveryRow(
+            notification_id=f"n-{i}",
+            complaint_id=f"c-{i}",
+            trigger_event_id=f"e-{i}",
+            recipient="leila@staff.test",
+            channel="email",
+            template="new_assignment",
+            language="en",
+            audience="staff",
+            subject="s",
+            text="t",
+            priority_class=delivery_class("new_assignment", "staff", "normal"),
+            next_attempt_at=now,
+            created_at=now,
+        )  # fmt: skip
+        for i in range(3)
+    ]
+    for r in rows:
+        db.plan_deliveries(world.engine, r.trigger_event_id, [r])
+    world.dispatcher.run_once()
+    with Session(world.engine) as session:
+        after = [(r.status, r.attempts) for r in session.exec(select(db.DeliveryRow))]
+    assert after == [("pending", 1)] * 3  # rescheduled with backoff, none lost, none failed
+    world.clock.advance(10)
+    world.dispatcher.run_once()
+    [digest] = world.smtp.sent  # the retry goes out as one digest again
+    assert digest["Subject"] == "3 updates on complaints you work on"
+    with Session(world.engine) as session:
+        assert {r.status for r in session.exec(select(db.DeliveryRow))} == {"sent"}

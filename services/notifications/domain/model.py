@@ -7,8 +7,12 @@ a redelivered trigger finds its key already claimed and sends nothing new.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Channel(StrEnum):
@@ -78,6 +82,37 @@ def delivery_class(template: str, audience: str, priority: str) -> int:
     if template in STAFF_ACTION_TEMPLATES:
         return STAFF_ACTION
     return STAFF_INFO
+
+
+# A staff member's email deliveries that are due together go out as one digest of at most this many.
+MAX_DIGEST_ITEMS = 50
+
+
+def coalesce_staff_mail(
+    rows: Sequence[T],
+    *,
+    channel: Callable[[T], str],
+    recipient: Callable[[T], str],
+    priority_class: Callable[[T], int],
+) -> list[list[T]]:
+    """Due deliveries in sending order, with each staff member's emails of one class that are due
+    together merged into one group (sent as a digest): a backlog of assignment or warning mail to
+    one person becomes one message instead of hundreds, so it cannot snowball. Customer messages
+    (and alerts about critical complaints) are never merged: each goes out on its own."""
+    groups: list[list[T]] = []
+    open_groups: dict[tuple[str, int], list[T]] = {}
+    for row in rows:
+        cls = priority_class(row)
+        if cls == CUSTOMER_FIRST or channel(row) != Channel.EMAIL:
+            groups.append([row])
+            continue
+        key = (normalize_email(recipient(row)), cls)
+        group = open_groups.get(key)
+        if group is None or len(group) >= MAX_DIGEST_ITEMS:
+            group = open_groups[key] = []
+            groups.append(group)
+        group.append(row)
+    return groups
 
 
 def normalize_email(address: str) -> str:
