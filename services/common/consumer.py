@@ -363,12 +363,27 @@ def safe_headers(headers: Any) -> dict[str, str]:
     items = headers.items() if isinstance(headers, dict) else (headers or [])
     out: dict[str, str] = {}
     for k, v in items:
-        name = k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)
+        name = _valid_text(k)
         if name.lower() in SECRET_HEADERS:
             continue
-        text = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-        out[name[:200]] = text[:MAX_HEADER_CHARS]
+        out[name[:200]] = _valid_text(v)[:MAX_HEADER_CHARS]
     return out
+
+
+def _valid_text(value: Any) -> str:
+    """Text that protobuf can encode: bytes decoded with U+FFFD for what is not UTF-8, and str
+    without lone surrogates (aiohttp and os APIs hand undecodable bytes over as surrogateescape)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    text = str(value)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def prune_processed(engine: Engine, older_than: datetime) -> int:

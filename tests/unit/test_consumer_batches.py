@@ -191,3 +191,15 @@ def test_a_failing_batched_run_falls_back_to_one_event_at_a_time(consumer):
     consumer.process_records(batch, {"ComplaintRouted": Batched(many)})
     assert seen(consumer) == ["c-0", "c-2"]
     assert [d.reason for d in dead_letters(consumer)][0].endswith("ValueError: cannot apply this one")
+
+
+def test_dead_letter_headers_are_valid_text_whatever_the_client_sent():
+    """aiohttp hands undecodable header bytes over as lone surrogates; protobuf refuses those, so a
+    refused webhook once answered 500 instead of being dead-lettered (found by the fuzz test)."""
+    headers = safe_headers(
+        {"ce-id": "a\udcffb", "x-odd": "\ud800", "ce-source": b"\xff\xfe", "Authorization": "Bearer x"}
+    )
+    letter = events_pb2.DeadLetter(original_headers=headers)
+    assert events_pb2.DeadLetter.FromString(letter.SerializeToString()).original_headers == headers
+    assert headers["ce-id"] == "a\ufffdb" and headers["ce-source"] == "\ufffd\ufffd"
+    assert "Authorization" not in headers
