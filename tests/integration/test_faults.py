@@ -93,6 +93,9 @@ def platform(tmp_path: Path) -> Iterator[FaultPlatform]:
 
 
 def test_sigkill_each_service_in_turn_under_load(platform: FaultPlatform):
+    """Killed at a random moment, notifications may be mid-delivery (a few ms in every 100 at this
+    load): that acknowledgement is then lost (AcknowledgementMissing), the defect that
+    test_sigkill_notifications_mid_delivery shows every time. Not marked: it is the real defect."""
     with running(platform) as (load, watcher):
         time.sleep(5)
         for name in SERVICES:
