@@ -219,6 +219,7 @@ def test_grpc_drafts_are_accepted_or_refused_naming_the_field(running: Running) 
         running.intake.SubmitComplaint(intake_pb2.SubmitComplaintRequest(), timeout=10)
     check_refusal(err.value, "SubmitComplaint without a draft")
     assert err.value.details().startswith("draft:")
+    print(f"SubmitComplaint answers: {answers}")
     assert answers.get("INVALID_ARGUMENT", 0) > 0 and answers.get("OK", 0) > 0, (
         answers
     )  # the fuzzer did reach the validation
