@@ -26,7 +26,7 @@ from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 from .adapters import db
 from .adapters.files import parse_rule_set_text
 from .domain.assignment import Need, QueuedComplaint, assign, drain_queue
-from .domain.model import Account, Decision, RoutingInput
+from .domain.model import Account, Decision, Directory, RoutingInput
 from .domain.routing import decide
 from .domain.rules import RuleSet
 
@@ -189,6 +189,15 @@ class RuleSets:
         return self.get(session, pointer.version)
 
 
+@dataclasses.dataclass
+class BatchCache:
+    """What one consumer transaction reads once for all the complaints it routes."""
+
+    directory_tenants: dict[str, str] = dataclasses.field(default_factory=dict)
+    rule_set: RuleSet | None = None
+    directories: dict[str, Directory] = dataclasses.field(default_factory=dict)
+
+
 class Router:
     def __init__(
         self,
@@ -221,10 +230,22 @@ class Router:
             log.info("complaint %s already routed; %s ignored", complaint_id, envelope.id)
             return
         tenant = received.complaint.tenant or self.default_tenant
-        directory_tenant = self.directory_tenant(session, tenant)
-        # The active version is read in this transaction: the whole decision uses exactly one version.
-        rule_set = self.rule_sets.active(session)
-        directory, loads = db.load_directory(session, directory_tenant, lock=True)
+        batch = session.info.setdefault("routing_batch", BatchCache())
+        if tenant not in batch.directory_tenants:
+            batch.directory_tenants[tenant] = self.directory_tenant(session, tenant)
+        directory_tenant = batch.directory_tenants[tenant]
+        # The active version is read in this transaction: the whole batch uses exactly one version.
+        if batch.rule_set is None:
+            batch.rule_set = self.rule_sets.active(session)
+        rule_set = batch.rule_set
+        # The directory is read and its agents locked once per transaction (the locks hold until
+        # commit, so it cannot change under the batch); loads are read fresh for every decision.
+        if directory_tenant in batch.directories:
+            directory = batch.directories[directory_tenant]
+            loads = db.load_agent_loads(session, directory_tenant)
+        else:
+            directory, loads = db.load_directory(session, directory_tenant, lock=True)
+            batch.directories[directory_tenant] = directory
         complaint = routing_input(received, tenant, self.accounts)
         decision = decide(rule_set, directory, loads, complaint, self.clock())
         db.hold(

@@ -256,6 +256,18 @@ def load_directory(
     return Directory(tenant=tenant, teams=tuple(teams)), loads
 
 
+def load_agent_loads(session: Session, tenant: str) -> dict[str, AgentLoad]:
+    """Every agent's load, fresh (counts change with UPDATE statements in the same transaction);
+    one Core query, for a directory already loaded and locked in this transaction."""
+    t = RoutingAgent.__table__
+    rows = session.execute(
+        select(t.c.id, t.c.open_assignments, t.c.total_assigned, t.c.last_assigned_seq).where(
+            t.c.tenant == tenant
+        )
+    )
+    return {agent_id: AgentLoad(open_, total, seq) for agent_id, open_, total, seq in rows}
+
+
 def get_agent(session: Session, tenant: str, agent_id: str) -> RoutingAgent | None:
     return session.get(RoutingAgent, (tenant, agent_id))
 
