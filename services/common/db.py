@@ -42,7 +42,8 @@ class ProcessedEvent(SQLModel, table=True):
     __tablename__ = "processed_events"
     consumer: str = Field(primary_key=True)
     event_id: str = Field(primary_key=True)
-    processed_at: datetime = Field(default_factory=utcnow)
+    # Indexed for the hourly prune (`processed_at < cutoff`), which otherwise reads the whole table.
+    processed_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 def make_engine(url: str) -> Engine:

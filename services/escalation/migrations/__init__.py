@@ -1,0 +1,1 @@
+"""Alembic migration environment of the escalation database (see services/common/migrations.py)."""

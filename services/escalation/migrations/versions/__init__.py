@@ -1,0 +1,1 @@
+"""Revisions of the escalation database, oldest first: 0001 is the baseline (the create_all schema)."""

@@ -1,0 +1,1 @@
+"""Alembic migration environment of the intake database (see services/common/migrations.py)."""

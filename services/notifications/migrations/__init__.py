@@ -1,0 +1,1 @@
+"""Alembic migration environment of the notifications database (see services/common/migrations.py)."""

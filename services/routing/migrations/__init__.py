@@ -1,0 +1,1 @@
+"""Alembic migration environment of the routing database (see services/common/migrations.py)."""
