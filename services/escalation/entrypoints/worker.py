@@ -8,8 +8,9 @@ import logging
 import faust
 
 from services.common import topics
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.grpc_server import GrpcServer
+from services.common.migrations import migrate
 from services.common.outbox import OutboxRelay
 from services.common.pb.haq.v1 import escalation_pb2_grpc
 from services.common.runtime import (
@@ -23,7 +24,6 @@ from services.common.runtime import (
 from services.common.settings import Settings, get_settings
 
 from ..adapters.catch_up import CatchUp
-from ..adapters.db import MODELS
 from ..adapters.directory import RoutingDirectory, StaticDirectory, load_calendars
 from ..adapters.guard import ResponseGuard
 from ..domain import POLICIES, Clock, SystemClock, with_warn_share
@@ -41,7 +41,7 @@ def build(
     clock = clock or SystemClock()
     own = own or get_escalation_settings()
     engine = make_engine(settings.database_url(SVC))
-    create_tables(engine, MODELS)
+    migrate(engine, SVC)  # alembic upgrade head (services/escalation/migrations)
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
     service_token = settings.service_token()

@@ -14,9 +14,10 @@ from tenacity import Retrying, stop_after_attempt, wait_exponential
 from services.common import topics
 from services.common.auth import AuthError, Principal, bearer, verify_token
 from services.common.auth_policy import allowed_roles
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.group_commit import GroupCommit
 from services.common.grpc_server import GrpcServer
+from services.common.migrations import migrate
 from services.common.outbox import OutboxRelay
 from services.common.pb.haq.v1 import intake_pb2_grpc
 from services.common.runtime import (
@@ -31,7 +32,6 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
-from ..adapters.db import MODELS
 from ..domain import casefile
 from ..service import IntakeService
 from . import cloudevents_in
@@ -45,7 +45,7 @@ SUBMIT_METHOD = "/haq.v1.IntakeService/SubmitComplaint"
 
 def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
     engine = make_engine(settings.database_url(SVC))
-    create_tables(engine, MODELS)
+    migrate(engine, SVC)  # alembic upgrade head (services/intake/migrations)
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
     # Submissions from every channel share transactions under load (one commit per group).

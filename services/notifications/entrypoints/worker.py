@@ -9,8 +9,9 @@ from typing import Any
 import faust
 
 from services.common import topics
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.grpc_server import GrpcServer
+from services.common.migrations import migrate
 from services.common.outbox import OutboxRelay
 from services.common.pb.haq.v1 import notifications_pb2_grpc
 from services.common.runtime import (
@@ -23,7 +24,6 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
-from ..adapters.db import TABLES
 from ..adapters.directory import RoutingDirectory
 from ..adapters.http_channels import HttpChannels
 from ..adapters.smtp import SmtpSender
@@ -62,7 +62,7 @@ class NotificationsRuntime(ServiceRuntime):
 def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[faust.App, ServiceRuntime]:
     notify = notify or get_notify_settings()
     engine = make_engine(settings.database_url(SVC))
-    create_tables(engine, TABLES)
+    migrate(engine, SVC)  # alembic upgrade head (services/notifications/migrations)
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
     tenants = TenantBook.load(notify.config_file)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import faust
 
 from services.common import topics
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.grpc_server import GrpcServer
+from services.common.migrations import migrate
 from services.common.outbox import OutboxRelay
 from services.common.pb.haq.v1 import routing_pb2_grpc
 from services.common.runtime import (
@@ -31,7 +32,7 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
     accounts = load_accounts(accounts_file_for(settings.directory_file))
 
     engine = make_engine(settings.database_url(SVC))
-    create_tables(engine, db.MODELS)
+    migrate(engine, SVC)  # alembic upgrade head (services/routing/migrations)
     db.seed_directory(engine, directory)
     # The built-in packs become the first version of a fresh database; it refuses to start when
     # they name a team the directory lacks, rather than route complaints to teams nobody staffs.
