@@ -1,6 +1,7 @@
 """`make run`: the whole platform on one machine, on the embedded defaults.
 
-    python -m services.console.devrun [--ready-timeout SECONDS]   (or HAQ_READY_TIMEOUT_S; default 120)
+    python -m services.console.devrun [--ready-timeout SECONDS] [--keep-data]
+        (HAQ_READY_TIMEOUT_S, default 120; HAQ_KEEP_DATA=1 is --keep-data)
 
 Starts, under a small supervisor of its own (each process in its own process group, output
 multiplexed with a name prefix by honcho's printer):
@@ -37,7 +38,12 @@ dashboard calls the services with the ops token; the `haq` CLI finds the develop
 Data: the SQLite databases live in HAQ_DATA_DIR (`var/`). The local broker keeps everything in
 memory, so each run starts with empty topics; databases from a previous run would still hold
 outbox rows, processed-event markers and case files that refer to events and offsets the new broker
-never had. So every start removes `<data dir>/*.db*` first, unless HAQ_KEEP_DATA=1. Mail saved by
+never had. So every start removes `<data dir>/*.db*` first, unless --keep-data (HAQ_KEEP_DATA=1):
+then the databases of the previous run are kept (complaints, case files, cases and clocks, routing's
+directory, rule-set versions and holdings, deliveries) and each service migrates its own to the
+current schema at start (services/common/migrations.py), so a schema change needs no fresh database.
+What is not kept is the broker's: topics, their events and consumer offsets start empty, so the
+dashboard's live feed and `haq watch --from-beginning` show only this run's events. Mail saved by
 the sink is kept. Databases configured by URL (HAQ_<SERVICE>_DATABASE_URL) are never touched.
 """
 
@@ -173,6 +179,10 @@ def missing_services() -> list[str]:
     return [svc for svc in SERVICES if importlib.util.find_spec(f"services.{svc}.__main__") is None]
 
 
+def keep_data_from_env() -> bool:
+    return os.environ.get("HAQ_KEEP_DATA", "").strip().lower() in ("1", "true", "yes")
+
+
 def clean_data(settings: Settings, keep: bool) -> list[Path]:
     """Remove the SQLite files of the previous run (see the module docstring)."""
     data_dir = settings.data_dir.resolve()
@@ -201,7 +211,7 @@ def banner(settings: Settings, dashboard: DashboardSettings | None = None) -> li
         lines.append(f"  {svc:<14} gRPC {settings.grpc_target(svc)}  metrics {http}/metrics{extra}")
     lines += [
         f"  SMTP sink      {settings.smtp_host}:{settings.smtp_port}  mail saved in {mail_dir(settings)}",
-        f"  data           {settings.data_dir.resolve()}  (SQLite; cleared at start unless HAQ_KEEP_DATA=1)",
+        f"  data           {settings.data_dir.resolve()}  (SQLite; cleared at start unless --keep-data / HAQ_KEEP_DATA=1)",
         *token_lines(settings, dashboard),
         "Try it from another shell (haq finds the developer token by itself):",
     ]
@@ -633,6 +643,12 @@ def main(argv: list[str] | None = None) -> int:
         default=float(os.environ.get("HAQ_READY_TIMEOUT_S", DEFAULT_READY_TIMEOUT_S)),
         help="seconds to wait for every service to report SERVING (default %(default)s)",
     )
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        default=keep_data_from_env(),
+        help="keep the SQLite databases of the previous run (migrated at start); also HAQ_KEEP_DATA=1",
+    )
     args = parser.parse_args(argv)
     settings = with_dev_secret(get_settings())
 
@@ -647,14 +663,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    keep = os.environ.get("HAQ_KEEP_DATA", "") in ("1", "true", "yes")
+    keep = args.keep_data
     removed = clean_data(settings, keep)
     write_dev_tokens(settings)
 
     supervisor = Supervisor(settings, args.ready_timeout)
     supervisor.add_processes(plan(settings), child_env(settings))
     if keep:
-        supervisor.say(f"HAQ_KEEP_DATA=1: keeping the databases in {settings.data_dir.resolve()}")
+        supervisor.say(
+            f"keeping the databases in {settings.data_dir.resolve()} (each service migrates its own at"
+            " start); the broker's topics start empty"
+        )
     elif removed:
         supervisor.say(
             f"removed {len(removed)} database file(s) of the previous run from {settings.data_dir.resolve()}"
