@@ -472,15 +472,6 @@ def test_http_header_bytes_that_are_not_utf8_are_refused_not_500(running: Runnin
     assert_every_service_serving(running)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: services/intake/entrypoints/cloudevents_in.py accept() refuses an unknown type with "
-        "f'unsupported event type {ce_type!r}', quoting the whole attribute back (an 8,000-character "
-        "ce-type header makes an 8 KB answer); docs/limits.md: a refusal never quotes the oversized "
-        "input back"
-    ),
-)
 def test_an_unknown_event_type_is_refused_without_quoting_it_back_whole(running: Running) -> None:
     @FUZZ
     @given(length=st.integers(min_value=MAX_DETAILS, max_value=8_000), structured=st.booleans())
@@ -512,15 +503,6 @@ SURROGATE_NAMES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: a JSON field name holding a lone surrogate makes google.protobuf json_format.ParseDict "
-        "raise SystemError (upb's fields_by_name.get on text it cannot encode), not ParseError; "
-        "services/intake/adapters/mapping.py draft_from_json catches only ParseError, so the HTTP "
-        "endpoint answers 500 (and accept_raw's catch-all would dead-letter it as 'failed: SystemError')"
-    ),
-)
 def test_a_json_field_name_that_is_a_lone_surrogate_is_refused_naming_data(running: Running) -> None:
     @FUZZ
     @given(data=st.sampled_from(SURROGATE_NAMES), structured=st.booleans())

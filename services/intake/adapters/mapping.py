@@ -81,13 +81,21 @@ def draft_from_json(data: Any) -> Draft:
         if isinstance(value, str) and value and not value.upper().startswith(prefix):
             data[key] = prefix + value.upper()
         if isinstance(data.get(key), str) and data[key].upper() not in enum.keys():  # noqa: SIM118 (an EnumTypeWrapper, not a dict)
-            raise JsonDraftError(FieldError(key, f"unknown value {value!r}"))
+            raise JsonDraftError(FieldError(key, f"unknown value {quote(value)}"))
     message = pb.ComplaintDraft()
     try:
         json_format.ParseDict(data, message, ignore_unknown_fields=False)
     except json_format.ParseError as exc:
-        raise JsonDraftError(FieldError("data", str(exc))) from exc
+        raise JsonDraftError(FieldError("data", quote(str(exc), 300, repr_=False))) from exc
+    except (SystemError, UnicodeError) as exc:  # upb: a field name that is not valid Unicode text
+        raise JsonDraftError(FieldError("data", "field names must be valid Unicode text")) from exc
     return draft_from_proto(message)
+
+
+def quote(value: object, limit: int = 100, *, repr_: bool = True) -> str:
+    """Input quoted back in a refusal, never whole: a refusal must not echo an oversized field."""
+    text = repr(value) if repr_ else str(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def customer_to_proto(c: CustomerInput) -> pb.CustomerIdentifiers:

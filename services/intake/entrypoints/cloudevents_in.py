@@ -23,7 +23,7 @@ from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.bindings.common import get_event_factory_for_version
 from cloudevents.core.formats.json import JSONFormat
 
-from ..adapters.mapping import JsonDraftError, draft_from_json
+from ..adapters.mapping import JsonDraftError, draft_from_json, quote
 from ..domain.draft import DraftRejected, FieldError
 from ..service import FollowUpResult, IntakeService, InvalidRequest, NotFound, SubmitResult
 
@@ -83,7 +83,7 @@ def accept(
         raise _refused(exc.error) from exc
     except NotFound as exc:  # a follow-up on a complaint that is unknown (or another tenant's)
         raise Refused("data.complaint", str(exc)) from exc
-    raise Refused("type", f"unsupported event type {ce_type!r}; expected {SUBMITTED} or {FOLLOW_UP}")
+    raise Refused("type", f"unsupported event type {quote(ce_type)}; expected {SUBMITTED} or {FOLLOW_UP}")
 
 
 # Attributes the SDK fills in when they are absent (a new uuid4 id, "1.0"): an event without them
