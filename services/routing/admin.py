@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import difflib
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, text
 
 from services.common.outbox import OutboxRelay
 
@@ -380,12 +381,19 @@ def _agent_summary(row: db.RoutingAgent) -> dict:
     }
 
 
+RULES_SEED_LOCK_KEY = zlib.crc32(b"haq-routing-seed-rule-set")
+
+
 def seed_rule_set(engine: Engine, team_ids: set[str]) -> str:
     """Store and activate the built-in rule set when no version is active yet (a fresh database);
     otherwise leave the admins' choice alone. Returns the active version."""
     source = BUILTIN_RULES.read_text(encoding="utf-8")
     rule_set = parse_rule_set_text(source, BUILTIN_RULES.name, team_ids)
     with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            # Workers starting together seed one at a time: the lock is taken before anything is
+            # read, so the second finds the first's active version instead of inserting it again.
+            session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=RULES_SEED_LOCK_KEY))
         active = db.active_version(session)
         if active is not None:
             return active.version

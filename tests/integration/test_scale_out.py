@@ -547,11 +547,6 @@ def together(engines: list, seed) -> list[BaseException]:  # noqa: ANN001
     return errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="seed_rule_set (services/routing/admin.py) flushes the new version in store_rule_set "
-    "outside its try/except IntegrityError: a second worker crashes on ix_routing_rule_sets_version",
-)
 def test_routing_workers_seed_the_rule_set_together_on_postgres(postgres_db_url: str) -> None:
     """Two routing processes started together: the second crashed at start on the built-in
     rule set's version, which the first had just inserted (seen in the scale-out test)."""
