@@ -350,10 +350,12 @@ class Router:
     def drain(self, session: Session, tenant: str, team_id: str, cause: str, trigger_id: str) -> list[str]:
         """Assign the team's queued complaints, oldest first, while agents have capacity. Each gets
         a ComplaintRouted with reassignment=true and the duty owner as previous_owner."""
-        queued = db.queue(session, tenant, team_id)
-        if not queued:
-            return []
+        if not db.queue(session, tenant, team_id):
+            return []  # the common case, without taking any lock
+        # Locks before the read that decides: the agents' rows first, then the queue read again
+        # fresh, so two workers draining one team cannot both hand out the same queued complaint.
         directory, loads = db.load_directory(session, tenant, lock=True)
+        queued = db.queue(session, tenant, team_id)
         team = directory.team(team_id)
         if team is None:
             return []

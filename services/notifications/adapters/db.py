@@ -169,6 +169,15 @@ def plan_deliveries(engine: Engine, trigger_event_id: str, rows: list[DeliveryRo
     """Claim every delivery of a job and mark the job planned, in one transaction. A key claimed
     before (a crash after planning, a redelivered event) keeps its row: it is never claimed twice."""
     with Session(engine, expire_on_commit=False) as session:  # the caller keeps using the rows
+        # The job's row is locked first (PostgreSQL): a second dispatcher planning the same job
+        # waits, then sees it planned, instead of colliding on the deliveries' keys.
+        job = session.exec(
+            select(NotificationJob)
+            .where(NotificationJob.trigger_event_id == trigger_event_id)
+            .with_for_update()
+        ).first()
+        if job is not None and job.planned:
+            return 0
         existing = {
             (r.recipient, r.channel)
             for r in session.exec(
@@ -181,7 +190,6 @@ def plan_deliveries(engine: Engine, trigger_event_id: str, rows: list[DeliveryRo
                 existing.add((row.recipient, row.channel))
                 session.add(row)
                 added += 1
-        job = session.get(NotificationJob, trigger_event_id)
         if job is not None:
             job.planned = True
             session.add(job)

@@ -385,6 +385,7 @@ def queue(session: Session, tenant: str, team: str) -> list[RoutingHolding]:
             select(RoutingHolding)
             .where(RoutingHolding.tenant == tenant, RoutingHolding.team == team, col(RoutingHolding.queued))
             .order_by(col(RoutingHolding.queued_at), col(RoutingHolding.complaint_id))
+            .execution_options(populate_existing=True)  # another worker may have assigned one since
         ).all()
     )
 
