@@ -23,13 +23,12 @@ from faust.types import EventT
 from prometheus_client import Counter, Histogram
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from . import topics
 from .codec import Envelope, EventDecodeError, decode, new_event
-from .db import ProcessedEvent, utcnow
+from .db import ProcessedEvent, is_transient, utcnow  # is_transient: re-exported, moved to db
 from .handler import Batched, Handler
 from .outbox import OutboxRelay, stage
 from .pb.haq.v1 import events_pb2
@@ -74,15 +73,6 @@ POISON_ATTEMPTS = 3
 TRANSIENT_BACKOFF_CAP_S = 5.0
 # What a dead letter quotes of the error: reasons never carry unbounded input.
 MAX_REASON_CHARS = 1000
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure of the database or its connection (not of this event): wait and try again."""
-    if isinstance(exc, IntegrityError):
-        return False
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | DisconnectionError | PoolTimeout | ConnectionError)
 
 
 def header_value(headers: Any, name: str) -> bytes | None:

@@ -8,11 +8,23 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Field, SQLModel, create_engine
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the database or its connection (not of this event or request): wait and try
+    again. Shared by the consumers (pause and retry) and the gRPC servers (answer UNAVAILABLE)."""
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | DisconnectionError | PoolTimeout | ConnectionError)
 
 
 def as_utc(value: datetime | None) -> datetime | None:
