@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -68,6 +67,9 @@ NOTIFICATIONS = Counter(
 )
 SEND_ATTEMPTS = Counter("haq_notification_attempts_total", "Send attempts", ["channel", "outcome"])
 GUARD_FINDINGS = Counter("haq_response_guard_findings_total", "Response guard findings", ["rule", "source"])
+INTERRUPTED_RETRIED = Counter(
+    "haq_notification_interrupted_retried_total", "Email attempts interrupted before DATA and made again"
+)
 DIGESTS = Counter("haq_notification_digests_total", "Digest emails sent: a staff member's mail due together")
 DIGESTED = Counter("haq_notification_digested_total", "Deliveries that went out inside a digest email")
 JOBS_POSTPONED = Counter("haq_notification_jobs_postponed_total", "Jobs waiting on routing's directory")
@@ -115,7 +117,7 @@ class Blocked(Exception):
 class Senders:
     """The channel adapters: email takes a built message; HTTP channels are in HttpChannels."""
 
-    email: Callable[[EmailMessage], None]
+    email: Callable[..., None]  # (message, before_data=callback run just before SMTP DATA)
     http: HttpChannels
 
 
@@ -547,7 +549,19 @@ class Dispatcher:
     # -- delivering --
 
     def fail_interrupted(self, now: datetime) -> None:
+        """Attempts whose sender died: an email interrupted before its message went to the server
+        delivered nothing and is made again; past that point the outcome is unknown, and it is
+        failed (visible, retryable by hand) rather than risk sending it twice."""
         for row in db.stale_sending(self.engine, now - self.sending_stale):
+            if row.channel == Channel.EMAIL and row.handed_over_at is None:
+                if db.retry_interrupted(self.engine, row.notification_id, attempts=row.attempts, now=now):
+                    INTERRUPTED_RETRIED.inc()
+                    log.warning(
+                        "attempt %d of %s was interrupted before DATA: sending again",
+                        row.attempts,
+                        row.notification_id,
+                    )
+                continue
             reason = (
                 f"interrupted during attempt {row.attempts}: the outcome is unknown, so it is not sent again"
             )
@@ -598,13 +612,17 @@ class Dispatcher:
             notification_id=f"digest-{first.notification_id}",
         )  # fmt: skip
         try:
-            self.senders.email(message)
+            self.senders.email(message, before_data=self._handing_over(claimed))
         except Exception as exc:
             return [self._attempt_failed(r, exc) for r in claimed]
         SEND_ATTEMPTS.labels(first.channel, "ok").inc()
         DIGESTS.inc()
         DIGESTED.inc(len(claimed))
         return [self._sent(r) for r in claimed]
+
+    def _handing_over(self, rows: list[db.DeliveryRow]) -> Callable[[], None]:
+        ids = [r.notification_id for r in rows]
+        return lambda: db.mark_handed_over(self.engine, ids, now=self.clock())
 
     def _attempt_failed(self, row: db.DeliveryRow, exc: Exception) -> DeliveryStatus | None:
         attempts = row.attempts + 1
@@ -638,7 +656,7 @@ class Dispatcher:
                 notification_id=row.notification_id,
                 reference=row.reference,
             )
-            self.senders.email(message)
+            self.senders.email(message, before_data=self._handing_over([row]))
         elif row.channel == Channel.WEBHOOK:
             hook = next((h for h in tenant.webhooks if h.id == row.recipient_id), None)
             if hook is None:

@@ -23,9 +23,10 @@ class NotifySettings(BaseSettings):
     job_retry_base_s: float = 2.0
     job_retry_cap_s: float = 60.0
     # A delivery found "sending" for this long after its attempt started was interrupted (the
-    # process died mid-send): it is failed as "outcome unknown", never sent again on its own.
-    # Longer than any channel's timeout, so a live sender is never taken for a dead one.
-    sending_stale_s: float = 120.0
+    # process died mid-send): an email whose message had not gone to the server yet is sent
+    # again; otherwise it is failed as "outcome unknown", never sent again on its own.
+    # Longer than any channel's timeout (10 s a step) several times over, so a live sender is not taken for a dead one.
+    sending_stale_s: float = 45.0
     http_timeout_s: float = 10.0
     dispatch_poll_s: float = 0.5
     dispatch_batch: int = 50

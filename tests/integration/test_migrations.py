@@ -40,7 +40,12 @@ pytestmark = pytest.mark.integration
 
 # What the revisions after the baseline added: the previous schema is today's without them.
 ADDED_INDEXES = {"processed_events": {"ix_processed_events_processed_at"}}  # 0002, every service
-ADDED_COLUMNS = {"notifications": {"notification_contacts": {"owner_is_duty_lead", "status"}}}  # 0003
+ADDED_COLUMNS = {
+    "notifications": {
+        "notification_contacts": {"owner_is_duty_lead", "status"},  # 0003
+        "deliveries": {"handed_over_at"},  # 0004
+    }
+}
 
 
 def head(svc: str) -> str:

@@ -48,10 +48,12 @@ class FakeSmtp:
         self.sent: list[EmailMessage] = []
         self.calls = 0
 
-    def __call__(self, msg: EmailMessage) -> None:
+    def __call__(self, msg: EmailMessage, before_data=None) -> None:
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)
+        if before_data is not None:  # the server accepted sender and recipient: DATA comes next
+            before_data()
         self.sent.append(msg)
 
 
@@ -350,12 +352,13 @@ def test_permanent_refusal_is_not_retried(tmp_path: Path) -> None:
     assert (row.status, row.attempts, w.smtp.calls) == ("failed", 1, 1)
 
 
-def test_an_interrupted_attempt_is_never_sent_again(world: World) -> None:
+def test_an_attempt_interrupted_after_the_message_was_handed_over_is_never_sent_again(world: World) -> None:
     world.consume(received())
     [job] = db.due_jobs(world.engine, T0)
     world.dispatcher.plan(job, T0)
-    # A previous run started attempt 1, then died before recording how it ended.
+    # A previous run started attempt 1, reached SMTP DATA, then died before recording how it ended.
     assert db.start_attempt(world.engine, KEY.notification_id, expected_attempts=0, now=T0)
+    db.mark_handed_over(world.engine, [KEY.notification_id], now=T0)
     world.dispatcher.drain()
     assert world.smtp.calls == 0  # still within the window a live sender could be in
     world.clock.advance(61)
@@ -364,6 +367,25 @@ def test_an_interrupted_attempt_is_never_sent_again(world: World) -> None:
     [row] = world.rows()
     assert row.status == "failed" and "outcome is unknown" in row.last_error
     assert staged_types(world.engine) == ["haq.v1.NotificationFailed", "haq.v1.DeadLetter"]
+
+
+def test_an_email_interrupted_before_its_message_went_over_is_sent_again_once(world: World) -> None:
+    """The acknowledgement of a notifications process killed between claiming the delivery and
+    SMTP DATA used to be failed as "outcome unknown": the customer never heard (fault test)."""
+    world.consume(received())
+    [job] = db.due_jobs(world.engine, T0)
+    world.dispatcher.plan(job, T0)
+    assert db.start_attempt(world.engine, KEY.notification_id, expected_attempts=0, now=T0)
+    world.dispatcher.drain()
+    assert world.smtp.calls == 0  # a live sender could still be on it
+    world.clock.advance(61)
+    world.dispatcher.drain()
+    world.dispatcher.drain()
+    [msg] = world.smtp.sent
+    assert msg["Message-ID"] == f"<{KEY.notification_id}@haq.local>"
+    [row] = world.rows()
+    assert (row.status, row.attempts) == ("sent", 2) and row.handed_over_at is not None
+    assert staged_types(world.engine) == ["haq.v1.NotificationSent"]
 
 
 def test_only_one_sender_wins_an_attempt(world: World) -> None:

@@ -94,6 +94,9 @@ class DeliveryRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # When the message itself began to go to the server (SMTP DATA) in the current attempt: an
+    # attempt interrupted before that delivered nothing and is simply made again.
+    handed_over_at: datetime | None = None
 
 
 TABLES = [ComplaintContact, NotificationJob, DeliveryRow]
@@ -240,7 +243,12 @@ def start_attempt(engine: Engine, notification_id: str, *, expected_attempts: in
                 col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
                 col(DeliveryRow.attempts) == expected_attempts,
             )
-            .values(status=DeliveryStatus.SENDING.value, attempts=expected_attempts + 1, updated_at=now)
+            .values(
+                status=DeliveryStatus.SENDING.value,
+                attempts=expected_attempts + 1,
+                updated_at=now,
+                handed_over_at=None,
+            )
         )
         session.commit()
         return result.rowcount == 1
@@ -260,6 +268,39 @@ def reschedule(
             )
             .values(status=DeliveryStatus.PENDING.value, last_error=error, next_attempt_at=at, updated_at=now)
         )
+        session.commit()
+        return result.rowcount == 1
+
+
+def mark_handed_over(engine: Engine, notification_ids: list[str], *, now: datetime) -> None:
+    """The message is about to go to the server (SMTP DATA): from here an interruption leaves the
+    outcome unknown. Committed before the first byte of the message is sent."""
+    with Session(engine) as session:
+        session.exec(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.notification_id).in_(notification_ids))
+            .values(handed_over_at=now)
+        )
+        session.commit()
+
+
+def retry_interrupted(engine: Engine, notification_id: str, *, attempts: int, now: datetime) -> bool:
+    """An attempt that was interrupted before the message went to the server: make it again
+    (nothing reached the recipient, so this cannot duplicate)."""
+    with Session(engine) as session:
+        result = session.exec(
+            update(DeliveryRow)
+            .where(
+                col(DeliveryRow.notification_id) == notification_id,
+                col(DeliveryRow.status) == DeliveryStatus.SENDING.value,
+                col(DeliveryRow.attempts) == attempts,
+                col(DeliveryRow.handed_over_at).is_(None),
+            )
+            .values(
+                status=DeliveryStatus.PENDING.value, next_attempt_at=now, updated_at=now,
+                last_error=f"attempt {attempts} interrupted before the message was handed over; sent again",
+            )
+        )  # fmt: skip
         session.commit()
         return result.rowcount == 1
 

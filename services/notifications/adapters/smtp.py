@@ -101,8 +101,11 @@ class _Connection(smtplib.SMTP):
     handed over, so a dropped connection can be replaced and the message sent again safely."""
 
     data_started = False
+    before_data: Callable[[], None] | None = None  # told just before the message goes over
 
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        if self.before_data is not None:
+            self.before_data()
         self.data_started = True
         return super().data(msg)
 
@@ -151,7 +154,10 @@ class SmtpSender:
             local_hostname=sender_domain(settings.smtp_sender),
         )
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: EmailMessage, before_data: Callable[[], None] | None = None) -> None:
+        """Send one message. `before_data` runs just before DATA (after the server accepted the
+        sender and recipient): until then nothing of the message has left, so an attempt that
+        is interrupted earlier can be made again without sending it twice."""
         recipients = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
         if len(recipients) != 1:
             raise RecipientRefused("recipient: exactly one To and no Cc or Bcc expected")
@@ -161,7 +167,7 @@ class SmtpSender:
                 self._drop(quit=True)  # the server has likely given up on it: start afresh
             reused = self._smtp is not None
             try:
-                self._send_once(msg)
+                self._send_once(msg, before_data)
             except Exception as exc:
                 if not (reused and _connection_lost(exc) and not self._data_started()):
                     self._after_failure(exc)
@@ -170,7 +176,7 @@ class SmtpSender:
                 # one new connection, one more try. A second failure is the caller's to retry.
                 self._drop(quit=False)
                 try:
-                    self._send_once(msg)
+                    self._send_once(msg, before_data)
                 except Exception as again:
                     self._after_failure(again)
                     raise
@@ -189,14 +195,19 @@ class SmtpSender:
 
     # -- under the lock --
 
-    def _send_once(self, msg: EmailMessage) -> None:
+    def _send_once(self, msg: EmailMessage, before_data: Callable[[], None] | None = None) -> None:
         if self._smtp is None:
             self._smtp = _Connection(
                 self.host, self.port, timeout=self.timeout_s, local_hostname=self.local_hostname
             )
             self.connections_opened += 1
         self._smtp.data_started = False
-        self._smtp.send_message(msg)
+        self._smtp.before_data = before_data
+        try:
+            self._smtp.send_message(msg)
+        finally:
+            if self._smtp is not None:
+                self._smtp.before_data = None
 
     def _data_started(self) -> bool:
         return self._smtp is not None and self._smtp.data_started
