@@ -212,7 +212,7 @@ class TransientFailureInterceptor(grpc.ServerInterceptor):
                 "%s: database temporarily unavailable (%s%s); answered UNAVAILABLE",
                 method,
                 type(exc).__name__,
-                f" from {type(orig).__name__}" if orig is not None else "",
+                f" from {type(orig).__module__}.{type(orig).__qualname__}" if orig is not None else "",
             )
             context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_DETAILS)
             raise AssertionError("unreachable")  # context.abort raises
