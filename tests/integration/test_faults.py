@@ -136,15 +136,6 @@ def own_postgres() -> Iterator[LocalPostgres]:
         server.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SubmissionsRefused,
-    reason=(
-        "defect: intake answers UNKNOWN ('Exception calling application: OperationalError') while "
-        "its database is away, a code no client retries; a transient database failure should be "
-        "UNAVAILABLE (services/intake/entrypoints/grpc_api.py SubmitComplaint)"
-    ),
-)
 def test_postgres_stopped_for_10s_under_load(own_postgres: LocalPostgres, tmp_path: Path):
     with contextlib.ExitStack() as stack:
         urls = {svc: stack.enter_context(isolated_schema(own_postgres.url)) for svc in SERVICES}

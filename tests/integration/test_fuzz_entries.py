@@ -257,16 +257,6 @@ NOTE_BYTES = escalation_pb2.AddNoteRequest(
 ).SerializeToString()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: a request whose bytes are not a valid message (a string field that is not UTF-8, a "
-        "truncated varint) answers INTERNAL 'Exception deserializing request!' on every service: "
-        "grpcio's own answer when the generated deserializer raises, before the servicer runs; an "
-        "interceptor in services/common/grpc_server.py that wraps each unary handler's "
-        "request_deserializer can answer INVALID_ARGUMENT instead"
-    ),
-)
 def test_request_bytes_that_are_not_a_valid_message_are_invalid_argument(running: Running) -> None:
     targets = {
         "intake": ("/haq.v1.IntakeService/SubmitComplaint", INTEGRATION),
