@@ -151,7 +151,7 @@ def test_every_reader_names_the_same_owner_as_the_fold(reader: str) -> None:
     owners = []
     if reader == "console":
         flow = FlowState()
-        for i, (name, msg) in enumerate(reroute_story()):
+        for i, (_name, msg) in enumerate(reroute_story()):
             event = new_event(msg, source="test", subject=CID, event_id=f"e{i}", time=datetime.now(UTC))
             flow.apply(event)
             owners.append(flow.facts[CID].owner)
