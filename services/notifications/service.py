@@ -21,7 +21,10 @@ import json
 import logging
 import random
 import threading
+import time
+from collections import Counter as Counter_
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -444,6 +447,8 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         rand: Callable[[], float] = random.random,
         on_settled: Callable[[], None] = lambda: None,
+        http_workers: int = 0,
+        http_per_tenant: int = 2,
     ):
         self.engine = engine
         self.planner = planner
@@ -461,6 +466,18 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Webhook, chat and SMS requests go out on their own threads, at most `http_per_tenant`
+        # at a time per tenant: one tenant's slow endpoint (10 s timeouts) holds back only that
+        # tenant's requests, never another tenant's, nor any email. 0 workers: sent inline.
+        self.http_per_tenant = http_per_tenant
+        self._http_pool = (
+            ThreadPoolExecutor(max_workers=http_workers, thread_name_prefix="notifications-http")
+            if http_workers > 0
+            else None
+        )
+        self._http_lock = threading.Lock()
+        self._http_in_flight: Counter_[str] = Counter_()
+        self._http_queued: set[str] = set()  # handed to the pool, not finished: never handed twice
 
     # -- thread --
 
@@ -476,6 +493,8 @@ class Dispatcher:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+        if self._http_pool is not None:
+            self._http_pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -496,7 +515,9 @@ class Dispatcher:
         jobs = db.due_jobs(self.engine, now, self.batch)
         for job in jobs:
             self.plan(job, now)
-        rows = db.due_deliveries(self.engine, self.clock(), self.batch)
+        rows = db.due_deliveries(
+            self.engine, self.clock(), self.batch, busy_http_tenants=self._busy_http_tenants()
+        )
         groups = coalesce_staff_mail(
             rows,
             channel=lambda r: r.channel,
@@ -506,15 +527,55 @@ class Dispatcher:
         for group in groups:
             if self._stop.is_set():
                 break
-            if len(group) == 1:
+            if len(group) == 1 and group[0].channel != Channel.EMAIL and self._http_pool is not None:
+                self._deliver_http_later(group[0])
+            elif len(group) == 1:
                 self.deliver(group[0])
             else:
                 self.deliver_digest(group)
         return len(jobs) == self.batch or len(rows) == self.batch
 
+    # -- HTTP channels, isolated per tenant --
+
+    def _busy_http_tenants(self) -> set[str]:
+        with self._http_lock:
+            return {t for t, n in self._http_in_flight.items() if n >= self.http_per_tenant}
+
+    def _deliver_http_later(self, row: db.DeliveryRow) -> bool:
+        """Hand an HTTP delivery to the pool unless its tenant is at its limit (then it stays
+        pending for a later pass). The claim (start_attempt) happens on the pool's thread."""
+        assert self._http_pool is not None
+        with self._http_lock:
+            if row.notification_id in self._http_queued:
+                return True
+            if self._http_in_flight[row.tenant] >= self.http_per_tenant:
+                return False
+            self._http_in_flight[row.tenant] += 1
+            self._http_queued.add(row.notification_id)
+
+        def run() -> None:
+            try:
+                self.deliver(row)
+            except Exception:
+                log.exception("delivering %s failed unexpectedly", row.notification_id)
+            finally:
+                with self._http_lock:
+                    self._http_in_flight[row.tenant] -= 1
+                    self._http_queued.discard(row.notification_id)
+                self.wake()
+
+        self._http_pool.submit(run)
+        return True
+
+    def http_in_flight(self) -> int:
+        with self._http_lock:
+            return sum(self._http_in_flight.values())
+
     def drain(self, max_passes: int = 100) -> None:
         """Run passes until nothing is due (tests and tools; the thread does this continuously)."""
         for _ in range(max_passes):
+            while self.http_in_flight():
+                time.sleep(0.01)
             if (
                 not self.run_once()
                 and not db.due_jobs(self.engine, self.clock(), 1)

@@ -28,6 +28,10 @@ class NotifySettings(BaseSettings):
     # Longer than any channel's timeout (10 s a step) several times over, so a live sender is not taken for a dead one.
     sending_stale_s: float = 45.0
     http_timeout_s: float = 10.0
+    # Webhook/chat/SMS requests in flight: in all, and per tenant (one slow tenant endpoint holds
+    # back only its own tenant's requests).
+    http_workers: int = 4
+    http_per_tenant: int = 2
     dispatch_poll_s: float = 0.5
     dispatch_batch: int = 50
     # Routing's directory (staff contact details).

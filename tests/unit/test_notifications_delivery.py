@@ -641,3 +641,74 @@ def test_a_failed_digest_retries_each_delivery_it_carried(tmp_path: Path) -> Non
     assert digest["Subject"] == "3 updates on complaints you work on"
     with Session(world.engine) as session:
         assert {r.status for r in session.exec(select(db.DeliveryRow))} == {"sent"}
+
+
+def test_one_tenants_slow_webhook_holds_back_no_other_tenant_and_no_email(tmp_path: Path) -> None:
+    """Before, one dispatcher thread sent everything in turn: a tenant webhook taking its 10 s
+    timeout delayed every tenant's deliveries, acknowledgements included (issue #10, item 8)."""
+    import threading
+    import time
+
+    release = threading.Event()
+
+    class SlowForOneTenant(FakeHttp):
+        def webhook(self, url, secret, body, *, delivery_id, event_type):
+            super().webhook(url, secret, body, delivery_id=delivery_id, event_type=event_type)
+            if "slow.test" in url:
+                release.wait(20)  # the slow tenant's endpoint hangs until released
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    create_tables(engine, db.TABLES)
+    hooks = {
+        name: {
+            "webhooks": [
+                {"id": "hook", "url": f"https://{name}.test/hook", "secret": "s", "events": ["Resolved"]}
+            ]
+        }
+        for name in ("slow", "fast")
+    }
+    tenants = TenantBook(parse_tenants({"tenants": hooks}))
+    smtp, http = FakeSmtp(), SlowForOneTenant()
+    dispatcher = Dispatcher(
+        engine, Planner(TemplateRenderer(), tenants, FakeDirectory(DIRECTORY)), Senders(smtp, http),  # type: ignore[arg-type]
+        tenants, sender_address="Haq <care@haq.local>", clock=Clock(), http_workers=3, http_per_tenant=1,
+    )  # fmt: skip
+    now = dispatcher.clock()
+
+    def row(i: int, tenant: str, channel: str) -> db.DeliveryRow:
+        email = channel == "email"
+        return db.DeliveryRow(
+            notification_id=f"n-{i}", complaint_id=f"c-{i}", trigger_event_id=f"e-{i}", tenant=tenant,
+            recipient=f"c{i}@example.com" if email else "hook", recipient_id="customer" if email else "hook",
+            channel=channel, template="acknowledgement" if email else "event", language="en",
+            audience="customer" if email else "integration", subject="s", text="t",
+            payload='{"type": "haq.v1.Resolved"}',
+            priority_class=delivery_class("acknowledgement" if email else "event", "customer" if email else "integration", "normal"),
+            next_attempt_at=now, created_at=now,
+        )  # fmt: skip
+
+    rows = [row(0, "slow", "webhook"), row(1, "slow", "webhook"), row(2, "slow", "webhook")]
+    rows += [row(3, "fast", "webhook"), row(4, "fast", "email")]
+    for r in rows:
+        db.plan_deliveries(engine, r.trigger_event_id, [r])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            dispatcher.run_once()
+            urls = [kw["url"] for _, kw in http.calls]
+            if "https://fast.test/hook" in urls and smtp.sent:
+                break
+            time.sleep(0.05)
+        urls = [kw["url"] for _, kw in http.calls]
+        assert urls.count("https://fast.test/hook") == 1 and len(smtp.sent) == 1  # not held back
+        assert urls.count("https://slow.test/hook") == 1  # one request in flight for the slow tenant
+        with Session(engine) as session:
+            waiting = {r.notification_id: r.status for r in session.exec(select(db.DeliveryRow))}
+        assert [waiting[f"n-{i}"] for i in range(3)].count("pending") == 2  # the rest wait their turn
+    finally:
+        release.set()
+    dispatcher.drain()
+    with Session(engine) as session:
+        assert {r.status for r in session.exec(select(db.DeliveryRow))} == {"sent"}
+    assert len(http.calls) == 4
+    dispatcher.stop()

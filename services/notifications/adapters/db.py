@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint, insert
+from sqlalchemy import Index, UniqueConstraint, insert, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
@@ -200,21 +200,27 @@ def plan_deliveries(engine: Engine, trigger_event_id: str, rows: list[DeliveryRo
         return added
 
 
-def due_deliveries(engine: Engine, now: datetime, limit: int = 50) -> list[DeliveryRow]:
+def due_deliveries(
+    engine: Engine, now: datetime, limit: int = 50, busy_http_tenants: set[str] | frozenset[str] = frozenset()
+) -> list[DeliveryRow]:
+    """Due deliveries in sending order; HTTP deliveries of tenants whose requests are all in
+    flight are left for a later pass, so they cannot fill the batch and hold back the rest."""
     with Session(engine) as session:
+        query = select(DeliveryRow).where(
+            col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
+            col(DeliveryRow.next_attempt_at) <= now,
+        )
+        if busy_http_tenants:
+            query = query.where(
+                or_(col(DeliveryRow.channel) == "email", col(DeliveryRow.tenant).not_in(busy_http_tenants))
+            )
         return list(
             session.exec(
-                select(DeliveryRow)
-                .where(
-                    col(DeliveryRow.status) == DeliveryStatus.PENDING.value,
-                    col(DeliveryRow.next_attempt_at) <= now,
-                )
-                .order_by(
+                query.order_by(
                     col(DeliveryRow.priority_class),
                     col(DeliveryRow.next_attempt_at),
                     col(DeliveryRow.created_at),
-                )
-                .limit(limit)
+                ).limit(limit)
             ).all()
         )
 

@@ -87,6 +87,8 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[fau
         batch=notify.dispatch_batch,
         poll_s=notify.dispatch_poll_s,
         on_settled=relay.wake if relay is not None else (lambda: None),
+        http_workers=notify.http_workers,
+        http_per_tenant=notify.http_per_tenant,
     )
     recorder = Recorder(wake=dispatcher.wake)
     grpc_server = GrpcServer(
