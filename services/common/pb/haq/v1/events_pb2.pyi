@@ -454,3 +454,59 @@ class Escalated(_message.Message):
     owner: str
     team: str
     def __init__(self, complaint_id: _Optional[str] = ..., level: _Optional[str] = ..., step: _Optional[int] = ..., notify: _Optional[_Iterable[str]] = ..., clock: _Optional[_Union[SlaClock, _Mapping]] = ..., reason: _Optional[str] = ..., owner: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+
+class TriageCorrected(_message.Message):
+    __slots__ = ("complaint_id", "signal", "present", "corrected_by", "reason", "corrected_at", "model_score", "previous_team", "team")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TEAM_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    signal: str
+    present: bool
+    corrected_by: str
+    reason: str
+    corrected_at: _timestamp_pb2.Timestamp
+    model_score: float
+    previous_team: str
+    team: str
+    def __init__(self, complaint_id: _Optional[str] = ..., signal: _Optional[str] = ..., present: _Optional[bool] = ..., corrected_by: _Optional[str] = ..., reason: _Optional[str] = ..., corrected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., model_score: _Optional[float] = ..., previous_team: _Optional[str] = ..., team: _Optional[str] = ...) -> None: ...
+
+class ComplaintRated(_message.Message):
+    __slots__ = ("complaint_id", "rating_id", "rating", "comment", "rated_at", "team", "sector", "channel")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    RATING_ID_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    RATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    SECTOR_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    rating_id: str
+    rating: int
+    comment: str
+    rated_at: _timestamp_pb2.Timestamp
+    team: str
+    sector: str
+    channel: _complaint_pb2.Channel
+    def __init__(self, complaint_id: _Optional[str] = ..., rating_id: _Optional[str] = ..., rating: _Optional[int] = ..., comment: _Optional[str] = ..., rated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., team: _Optional[str] = ..., sector: _Optional[str] = ..., channel: _Optional[_Union[_complaint_pb2.Channel, str]] = ...) -> None: ...
+
+class PortalLinkRequested(_message.Message):
+    __slots__ = ("complaint_id", "link_id", "url", "expires_at", "purpose")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    link_id: str
+    url: str
+    expires_at: _timestamp_pb2.Timestamp
+    purpose: str
+    def __init__(self, complaint_id: _Optional[str] = ..., link_id: _Optional[str] = ..., url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., purpose: _Optional[str] = ...) -> None: ...

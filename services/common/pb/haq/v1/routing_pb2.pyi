@@ -268,8 +268,20 @@ class RuleTrace(_message.Message):
     reason: str
     def __init__(self, rule_id: _Optional[str] = ..., kind: _Optional[str] = ..., matched: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class SignalScore(_message.Message):
+    __slots__ = ("signal", "score", "top_terms", "source")
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    TOP_TERMS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    signal: str
+    score: float
+    top_terms: _containers.RepeatedScalarFieldContainer[str]
+    source: str
+    def __init__(self, signal: _Optional[str] = ..., score: _Optional[float] = ..., top_terms: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ...) -> None: ...
+
 class Explanation(_message.Message):
-    __slots__ = ("complaint_id", "reference", "rule_set_version", "considered", "flags", "rule_id", "team", "priority", "sla_policy", "tags", "required_skills", "keep_informed", "owner", "owner_is_duty_lead", "explanation", "routed", "current_owner", "queued")
+    __slots__ = ("complaint_id", "reference", "rule_set_version", "considered", "flags", "rule_id", "team", "priority", "sla_policy", "tags", "required_skills", "keep_informed", "owner", "owner_is_duty_lead", "explanation", "routed", "current_owner", "queued", "signals", "triage_model")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     RULE_SET_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +300,8 @@ class Explanation(_message.Message):
     ROUTED_FIELD_NUMBER: _ClassVar[int]
     CURRENT_OWNER_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    TRIAGE_MODEL_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     reference: str
     rule_set_version: str
@@ -306,7 +320,9 @@ class Explanation(_message.Message):
     routed: RoutingDecision
     current_owner: str
     queued: bool
-    def __init__(self, complaint_id: _Optional[str] = ..., reference: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., considered: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., flags: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., rule_id: _Optional[str] = ..., team: _Optional[str] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., required_skills: _Optional[_Iterable[str]] = ..., keep_informed: _Optional[_Iterable[str]] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., explanation: _Optional[str] = ..., routed: _Optional[_Union[RoutingDecision, _Mapping]] = ..., current_owner: _Optional[str] = ..., queued: _Optional[bool] = ...) -> None: ...
+    signals: _containers.RepeatedCompositeFieldContainer[SignalScore]
+    triage_model: str
+    def __init__(self, complaint_id: _Optional[str] = ..., reference: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., considered: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., flags: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., rule_id: _Optional[str] = ..., team: _Optional[str] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., required_skills: _Optional[_Iterable[str]] = ..., keep_informed: _Optional[_Iterable[str]] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., explanation: _Optional[str] = ..., routed: _Optional[_Union[RoutingDecision, _Mapping]] = ..., current_owner: _Optional[str] = ..., queued: _Optional[bool] = ..., signals: _Optional[_Iterable[_Union[SignalScore, _Mapping]]] = ..., triage_model: _Optional[str] = ...) -> None: ...
 
 class SimulateRuleSetRequest(_message.Message):
     __slots__ = ("source", "file_name", "last")
@@ -447,3 +463,65 @@ class AgentUpdate(_message.Message):
     agent: Agent
     assigned: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ..., assigned: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CorrectTriageRequest(_message.Message):
+    __slots__ = ("complaint", "signal", "present", "reason", "request_id")
+    COMPLAINT_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    complaint: str
+    signal: str
+    present: bool
+    reason: str
+    request_id: str
+    def __init__(self, complaint: _Optional[str] = ..., signal: _Optional[str] = ..., present: _Optional[bool] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CorrectTriageResponse(_message.Message):
+    __slots__ = ("complaint_id", "decision", "changed", "previous_team")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TEAM_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    decision: RoutingDecision
+    changed: bool
+    previous_team: str
+    def __init__(self, complaint_id: _Optional[str] = ..., decision: _Optional[_Union[RoutingDecision, _Mapping]] = ..., changed: _Optional[bool] = ..., previous_team: _Optional[str] = ...) -> None: ...
+
+class ListCorrectionsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class TriageCorrection(_message.Message):
+    __slots__ = ("complaint_id", "signal", "present", "corrected_by", "reason", "corrected_at", "model_score", "text", "language", "sector")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SECTOR_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    signal: str
+    present: bool
+    corrected_by: str
+    reason: str
+    corrected_at: _timestamp_pb2.Timestamp
+    model_score: float
+    text: str
+    language: str
+    sector: str
+    def __init__(self, complaint_id: _Optional[str] = ..., signal: _Optional[str] = ..., present: _Optional[bool] = ..., corrected_by: _Optional[str] = ..., reason: _Optional[str] = ..., corrected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., model_score: _Optional[float] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., sector: _Optional[str] = ...) -> None: ...
+
+class ListCorrectionsResponse(_message.Message):
+    __slots__ = ("corrections",)
+    CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    corrections: _containers.RepeatedCompositeFieldContainer[TriageCorrection]
+    def __init__(self, corrections: _Optional[_Iterable[_Union[TriageCorrection, _Mapping]]] = ...) -> None: ...

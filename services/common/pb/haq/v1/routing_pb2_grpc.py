@@ -105,6 +105,16 @@ class RoutingAdminStub:
                 request_serializer=haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.SerializeToString,
                 response_deserializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
                 _registered_method=True)
+        self.CorrectTriage = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/CorrectTriage',
+                request_serializer=haq_dot_v1_dot_routing__pb2.CorrectTriageRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.CorrectTriageResponse.FromString,
+                _registered_method=True)
+        self.ListCorrections = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/ListCorrections',
+                request_serializer=haq_dot_v1_dot_routing__pb2.ListCorrectionsRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.ListCorrectionsResponse.FromString,
+                _registered_method=True)
 
 
 class RoutingAdminServicer:
@@ -201,6 +211,21 @@ class RoutingAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CorrectTriage(self, request, context):
+        """Triage correction by a person: mark a signal (e.g. safety) present or absent on a complaint;
+        routing re-decides at once with the correction in force (TriageCorrected + ComplaintRouted).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCorrections(self, request, context):
+        """Corrections recorded so far, to grow the triage corpus.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoutingAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -273,6 +298,16 @@ def add_RoutingAdminServicer_to_server(servicer, server):
                     servicer.UpsertAgent,
                     request_deserializer=haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.FromString,
                     response_serializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.SerializeToString,
+            ),
+            'CorrectTriage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectTriage,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.CorrectTriageRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.CorrectTriageResponse.SerializeToString,
+            ),
+            'ListCorrections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCorrections,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.ListCorrectionsRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.ListCorrectionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -654,6 +689,60 @@ class RoutingAdmin:
             '/haq.v1.RoutingAdmin/UpsertAgent',
             haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.SerializeToString,
             haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectTriage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/CorrectTriage',
+            haq_dot_v1_dot_routing__pb2.CorrectTriageRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.CorrectTriageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCorrections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ListCorrections',
+            haq_dot_v1_dot_routing__pb2.ListCorrectionsRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.ListCorrectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
