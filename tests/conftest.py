@@ -14,17 +14,26 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common import topics
-from services.common.broker import LocalBroker, free_port
+from services.common.broker import free_port
 from services.common.settings import SERVICES, Settings
+from tests.backends import BackendUnavailable, Broker, chosen_backend, start_broker
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        chosen_backend()  # a misspelt HAQ_TEST_BACKEND stops the run before any test starts
+    except BackendUnavailable as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    """A fresh real tansu broker for each test: it starts in about a second, and a test never
-    waits for a previous test's consumer-group member to time out, nor sees its events."""
-    b = LocalBroker(log_file=tmp_path / "tansu.log").start()
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A fresh real broker for each test (tansu here; Apache Kafka with HAQ_TEST_BACKEND=
+    testcontainers, see tests/backends.py): a test never waits for a previous test's
+    consumer-group member to time out, nor sees its events."""
+    b = start_broker(tmp_path / "tansu.log")
     yield b
     b.stop()
 
@@ -46,7 +55,7 @@ def make_settings(data_dir: Path, bootstrap: str, **overrides: object) -> Settin
 
 
 @pytest.fixture
-def settings(tmp_path: Path, broker: LocalBroker) -> Settings:
+def settings(tmp_path: Path, broker: Broker) -> Settings:
     s = make_settings(tmp_path, broker.bootstrap)
     topics.ensure_topics(s)
     return s

@@ -8,16 +8,22 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.backends import chosen_backend, container_postgres
 from tests.pg import REQUIRE_ENV, PostgresUnavailable, isolated_schema, postgres_server
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """SQLAlchemy URL of a real PostgreSQL for the session (HAQ_TEST_POSTGRES_URL, or a throwaway one).
+    """SQLAlchemy URL of a real PostgreSQL for the session (HAQ_TEST_POSTGRES_URL, a throwaway
+    local cluster, or with HAQ_TEST_BACKEND=testcontainers a container).
 
     Skips when no server can be started here, unless HAQ_TEST_REQUIRE_POSTGRES=1 (as in CI), where
     a missing PostgreSQL fails the tests instead of skipping them silently.
     """
+    if chosen_backend() == "testcontainers" and not os.environ.get("HAQ_TEST_POSTGRES_URL"):
+        with container_postgres() as url:
+            yield url
+        return
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(postgres_server())

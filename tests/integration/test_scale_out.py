@@ -34,7 +34,6 @@ from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import create_engine, text
 
 from services.common import topics
-from services.common.broker import LocalBroker
 from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.pb.haq.v1 import (
     escalation_pb2,
@@ -44,6 +43,7 @@ from services.common.pb.haq.v1 import (
     intake_pb2_grpc,
 )
 from services.common.settings import SERVICES, Settings
+from tests.backends import Broker
 from tests.conftest import ServiceProcess, make_settings, wait_serving
 from tests.pg import isolated_schema
 
@@ -229,7 +229,7 @@ def schemas(postgres_url: str):
 
 
 def test_two_workers_of_every_service_on_postgres_duplicate_nothing(
-    tmp_path: Path, broker: LocalBroker, schemas: dict[str, str]
+    tmp_path: Path, broker: Broker, schemas: dict[str, str]
 ) -> None:
     urls = {f"{svc}_database_url": url for svc, url in schemas.items()}
     first = make_settings(tmp_path, broker.bootstrap, **urls)
