@@ -6,16 +6,17 @@ group has its partitions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 import faust
-from kafka import KafkaAdminClient, KafkaConsumer
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from .consumer import EventConsumer, lifecycle_agent, raw_topic, stage_dead_letter
 from .grpc_server import GrpcServer
+from .lag import ConsumerLagProbe
 from .logs import configure_logging, logging_config
 from .outbox import OutboxRelay
 from .settings import Settings, get_settings
@@ -107,28 +108,26 @@ CONSUMER_LAG = Gauge(
 
 
 class ConsumerLag:
-    """Committed offsets of this service's consumer group against the topics' end offsets."""
+    """This service's consumer group's lag, read as `haq watch --summary` reads it (common/lag.py),
+    published as the `haq_consumer_lag` gauge."""
 
     def __init__(self, service: str):
         self.group = f"haq-{service}"
         self.settings = get_settings()  # the process's settings, as main() read them
-        self._admin: KafkaAdminClient | None = None
-        self._consumer: KafkaConsumer | None = None
+        self._probe: ConsumerLagProbe | None = None
 
     def update(self) -> None:
         try:
-            if self._admin is None:
-                self._admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
-                self._consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None)
-            committed = self._admin.list_group_offsets(self.group).get(self.group, {})
-            ends = self._consumer.end_offsets(list(committed)) if committed else {}
-            for tp, meta in committed.items():
-                if meta.offset >= 0 and tp in ends:
-                    CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(
-                        max(0, ends[tp] - meta.offset)
-                    )
+            if self._probe is None:
+                self._probe = ConsumerLagProbe(self.settings, (self.group,))
+            for row in self._probe.read():
+                CONSUMER_LAG.labels(row.group, row.topic, str(row.partition)).set(row.lag)
         except Exception:  # metrics must never take a service down
             log.warning("could not read consumer lag for %s", self.group, exc_info=True)
+            if self._probe is not None:  # a broken connection is rebuilt on the next reading
+                with contextlib.suppress(Exception):
+                    self._probe.close()
+                self._probe = None
 
 
 def add_ops_pages(app: faust.App, service: str, grpc_server: GrpcServer | None) -> None:

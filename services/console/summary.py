@@ -19,11 +19,11 @@ from rich.table import Table
 from rich.text import Text
 
 from services.common import topics
+from services.common.lag import GROUPS, ConsumerLagProbe, LagRow
 from services.common.settings import Settings
 
 from .filters import WatchFilter
 from .flow import STAGES, ClockView, FlowState
-from .lag import GROUPS, ConsumerLagProbe, LagRow
 from .stream import follow
 
 CLOCK_ROWS = 8  # the first few of each SLA list; the dashboard has them all

@@ -11,12 +11,12 @@ from kafka import TopicPartition
 from rich.console import Console
 
 from services.common.codec import Envelope, new_event
+from services.common.lag import LagRow, lag_rows
 from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.pb.haq.v1 import events_pb2 as e
 from services.console.dashboard.app import format_duration, sse_message, text_direction
 from services.console.filters import WatchFilter
 from services.console.flow import FlowState, choose_bucket
-from services.console.lag import LagRow, lag_rows
 from services.console.summary import render_summary
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -1,8 +1,10 @@
 """Consumer lag of the services' consumer groups: committed offsets against end offsets.
 
-What Burrow or kafka-exporter report, read once on demand with kafka-python's admin client (the
-committed offsets of each group) and a group-less consumer (the end offsets). `lag_rows` is the
-pure part.
+What Burrow or kafka-exporter report, read on demand with kafka-python's admin client (the
+committed offsets of each group) and a group-less consumer (the end offsets). One reading for
+everyone: each service's `haq_consumer_lag` metric and `haq watch --summary` both use
+`ConsumerLagProbe`, so they agree (a partition the group never committed on lags by everything
+in it). `lag_rows` is the pure part.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from services.common.settings import SERVICES, Settings
+from .settings import SERVICES, Settings
 
 # faust's app id is the group id: services.common.runtime.make_app names them haq-<service>.
 GROUPS = tuple(f"haq-{svc}" for svc in SERVICES)
