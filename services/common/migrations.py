@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 SERVICE_MODELS = {
     "intake": ("services.intake.adapters.db", "MODELS"),
     "routing": ("services.routing.adapters.db", "MODELS"),
-    "escalation": ("services.escalation.adapters.db", "MODELS"),
+    "escalation": ("services.escalation.adapters.satisfaction", "MODELS"),  # db.MODELS + ratings
     "notifications": ("services.notifications.adapters.db", "TABLES"),
 }
 SERVICES = tuple(SERVICE_MODELS)

@@ -48,6 +48,9 @@ ADDED_COLUMNS = {
 }
 
 
+ADDED_TABLES = {"escalation": {"escalation_ratings"}}  # 0003
+
+
 def head(svc: str) -> str:
     from alembic.script import ScriptDirectory
 
@@ -59,6 +62,8 @@ def previous_metadata(svc: str) -> MetaData:
     """The tables as create_all made them before the revisions after the baseline."""
     previous = MetaData()
     for table in target_metadata(svc).tables.values():
+        if table.name in ADDED_TABLES.get(svc, set()):
+            continue
         copy = table.to_metadata(previous)
         for name in ADDED_COLUMNS.get(svc, {}).get(table.name, set()):
             copy._columns.remove(copy.c[name])

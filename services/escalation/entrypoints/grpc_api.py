@@ -26,7 +26,7 @@ from services.common.auth_policy import can_see, may_act_as, tenant_scope
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import escalation_pb2, escalation_pb2_grpc
 
-from ..adapters import db
+from ..adapters import db, satisfaction
 from ..adapters.events import clock_to_pb, from_timestamp, status_to_pb, timestamp
 from ..adapters.guard import GuardVerdict
 from ..domain import (
@@ -221,9 +221,17 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
         self, request: escalation_pb2.GetComplianceRequest, context: grpc.ServicerContext
     ) -> Any:
         since = from_timestamp(request.since) if request.HasField("since") else None
+        scope = caller_scope(self.default_tenant)
         with Session(self.engine) as session:
-            rows = db.compliance(session, since, scope=caller_scope(self.default_tenant))
+            rows = db.compliance(session, since, scope=scope)
+            csat = satisfaction.csat(session, since, scope=scope)
         return escalation_pb2.GetComplianceResponse(
+            csat=[
+                escalation_pb2.CsatRow(
+                    team=team, sector=sector, channel=channel, ratings=n, mean=mean, satisfied_share=share
+                )
+                for team, sector, channel, n, mean, share in csat
+            ],
             rows=[
                 escalation_pb2.ComplianceRow(
                     sector=sector,

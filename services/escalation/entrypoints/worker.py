@@ -23,6 +23,7 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
+from ..adapters import satisfaction
 from ..adapters.catch_up import CatchUp
 from ..adapters.directory import RoutingDirectory, StaticDirectory, load_calendars
 from ..adapters.guard import ResponseGuard
@@ -86,6 +87,7 @@ def build(
             "ComplaintRouted": handlers.on_routed,
             "NotificationSent": handlers.on_notification_sent,
             "CustomerFollowedUp": handlers.on_followed_up,
+            "ComplaintRated": satisfaction.on_rated,  # CSAT for GetCompliance (adapters/satisfaction.py)
         },
     )
     deadlines = DeadlineFirer(engine, clock, relay, binder=binder)

@@ -115,11 +115,29 @@ class ComplianceRow(_message.Message):
     compliance: float
     def __init__(self, sector: _Optional[str] = ..., team: _Optional[str] = ..., clock: _Optional[str] = ..., met: _Optional[int] = ..., breached: _Optional[int] = ..., compliance: _Optional[float] = ...) -> None: ...
 
+class CsatRow(_message.Message):
+    __slots__ = ("team", "sector", "channel", "ratings", "mean", "satisfied_share")
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    SECTOR_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RATINGS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    SATISFIED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    team: str
+    sector: str
+    channel: str
+    ratings: int
+    mean: float
+    satisfied_share: float
+    def __init__(self, team: _Optional[str] = ..., sector: _Optional[str] = ..., channel: _Optional[str] = ..., ratings: _Optional[int] = ..., mean: _Optional[float] = ..., satisfied_share: _Optional[float] = ...) -> None: ...
+
 class GetComplianceResponse(_message.Message):
-    __slots__ = ("rows",)
+    __slots__ = ("rows", "csat")
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    CSAT_FIELD_NUMBER: _ClassVar[int]
     rows: _containers.RepeatedCompositeFieldContainer[ComplianceRow]
-    def __init__(self, rows: _Optional[_Iterable[_Union[ComplianceRow, _Mapping]]] = ...) -> None: ...
+    csat: _containers.RepeatedCompositeFieldContainer[CsatRow]
+    def __init__(self, rows: _Optional[_Iterable[_Union[ComplianceRow, _Mapping]]] = ..., csat: _Optional[_Iterable[_Union[CsatRow, _Mapping]]] = ...) -> None: ...
 
 class CaseReply(_message.Message):
     __slots__ = ("complaint_id", "status", "owner", "team", "offered_to", "event_ids", "transfer_id")
