@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PB_OUT := services/common/pb
 PROTOS := $(wildcard proto/haq/v1/*.proto)
 
-.PHONY: run test lint proto proto-check bench clean install
+.PHONY: run test lint proto proto-check bench clean install triage-model
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ proto-check: proto
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+## triage-model: retrain the triage model from its corpus (fixed seeds, no network) and rewrite
+## services/routing/triage/models/triage-1.json and triage-1.metrics.json
+triage-model: $(STAMP)
+	$(BIN)/python -m services.routing.triage.train
 
 clean:
 	rm -rf var .pytest_cache

@@ -1,0 +1,82 @@
+"""The triage model's features, shared by training and the runtime scorer (pure Python).
+
+A complaint's subject and body are cut to MAX_CHARS, folded by the routing normaliser (Persian
+ي/ك, ZWNJ, diacritics, digits, case) and split into words. Each word gives its unigram and its
+character n-grams (3 to 5, padded with a space on both sides, so they never cross a word
+boundary): "کلاهبردارها" shares "کلاهب", "لاهبر" ... with "کلاهبردار" and "کلاهبرداری", which is
+what makes one model robust to Persian inflection and to spelling variants. Adjacent words give
+a bigram ("security deposit", "killer price").
+
+A feature's value is its count divided by sqrt(total feature occurrences in the text): close to
+an L2 norm for short texts, and additive over words, so the scorer can sum a per-word weight
+vector it caches instead of touching every n-gram again (docs: the triage section of
+services/routing/README.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from ..domain.text import normalize
+
+MAX_CHARS = 4000  # longer complaints are cut before scoring: bounded time per complaint
+CHAR_NGRAMS = (3, 5)  # inclusive range of character n-gram lengths, within word boundaries
+MAX_WORD_CHARS = 40  # a longer "word" (a URL, a pasted hash) gives its unigram only, no n-grams
+FEATURE_SCHEME = "wb-char3-5+word1-2+sqrtlen"  # changes whenever the functions below change
+
+# Persian and Arabic spellings, digits, ZWNJ, diacritics and case: if the normaliser folds these
+# differently, a model trained with the old folding would silently score other features.
+_NORMALISER_PROBE = "ي ك ى ۀ ة أ إ می\u200cخواهم ـ ۱۲۳ ١٢٣ مُحَمَّد ThReAt ﻻ"
+_WORD = re.compile(r"\w+")
+
+UNIGRAM = "w:"
+BIGRAM = "b:"
+CHARGRAM = "c:"
+
+
+def normaliser_fingerprint() -> str:
+    """Identifies the normaliser's behaviour; stored in the model and checked when it loads."""
+    return hashlib.sha256(normalize(_NORMALISER_PROBE).encode("utf-8")).hexdigest()[:16]
+
+
+def words(subject: str, body: str) -> list[str]:
+    text = f"{subject}\n{body}"[:MAX_CHARS]
+    return _WORD.findall(normalize(text))
+
+
+def word_features(word: str) -> tuple[str, ...]:
+    """The unigram and the character n-grams of one (normalised) word, with repeats."""
+    if len(word) > MAX_WORD_CHARS:
+        return (UNIGRAM + word,)
+    padded = f" {word} "
+    lo, hi = CHAR_NGRAMS
+    grams = [CHARGRAM + padded[i : i + n] for n in range(lo, hi + 1) for i in range(len(padded) - n + 1)]
+    return (UNIGRAM + word, *grams)
+
+
+def bigrams(text_words: list[str]) -> Iterable[str]:
+    return (f"{BIGRAM}{a} {b}" for a, b in zip(text_words, text_words[1:], strict=False))
+
+
+def feature_values(subject: str, body: str) -> dict[str, float]:
+    """Every feature of a complaint with its value (count / sqrt(total occurrences)). Training
+    uses this; the scorer computes the same numbers word by word."""
+    text_words = words(subject, body)
+    counts: Counter[str] = Counter()
+    for w in text_words:
+        counts.update(word_features(w))
+    counts.update(bigrams(text_words))
+    total = sum(counts.values())
+    if not total:
+        return {}
+    scale = 1.0 / math.sqrt(total)
+    return {f: c * scale for f, c in counts.items()}
+
+
+def readable(feature: str) -> str:
+    """A feature as a person reads it: the word, the two words, or the n-gram without padding."""
+    return feature[2:].strip()
