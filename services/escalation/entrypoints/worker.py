@@ -10,6 +10,7 @@ import faust
 from services.common import topics
 from services.common.db import make_engine
 from services.common.grpc_server import GrpcServer
+from services.common.handler import Handler
 from services.common.migrations import migrate
 from services.common.outbox import OutboxRelay
 from services.common.pb.haq.v1 import escalation_pb2_grpc
@@ -34,6 +35,17 @@ from .grpc_api import CaseServicer, SlaServicer
 
 SVC = "escalation"
 log = logging.getLogger(__name__)
+
+
+def lifecycle_handlers(handlers: EscalationHandlers) -> dict[str, Handler]:
+    """The lifecycle events escalation's consumer applies, by name."""
+    return {
+        "ComplaintReceived": handlers.on_received,
+        "ComplaintRouted": handlers.on_routed,
+        "NotificationSent": handlers.on_notification_sent,
+        "CustomerFollowedUp": handlers.on_followed_up,
+        "ComplaintRated": satisfaction.on_rated,  # CSAT for GetCompliance (adapters/satisfaction.py)
+    }
 
 
 def build(
@@ -79,17 +91,7 @@ def build(
     app = make_app(SVC, settings)
     handlers = EscalationHandlers(clock, binder=binder)
     consumer = EventConsumer("escalation-lifecycle", SVC, engine, relay)
-    lifecycle_agent(
-        app,
-        consumer,
-        {
-            "ComplaintReceived": handlers.on_received,
-            "ComplaintRouted": handlers.on_routed,
-            "NotificationSent": handlers.on_notification_sent,
-            "CustomerFollowedUp": handlers.on_followed_up,
-            "ComplaintRated": satisfaction.on_rated,  # CSAT for GetCompliance (adapters/satisfaction.py)
-        },
-    )
+    lifecycle_agent(app, consumer, lifecycle_handlers(handlers))
     deadlines = DeadlineFirer(engine, clock, relay, binder=binder)
     # Deadlines wait for the group to read what waited on the topic at start (events that stop a
     # clock may be among it): its end offsets now, the group's committed offsets on each tick.
