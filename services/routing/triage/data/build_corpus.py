@@ -93,11 +93,11 @@ def persian_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
     """(subject, body, note) spelling variants of a Persian item; which ones depends on its index so
     the corpus gets a spread of every kind without tripling its size."""
     kinds = []
-    if index % 2 == 0:
+    if index % 3 == 0:
         kinds.append("arabic")
-    if index % 3 == 0 and ZWNJ in item["subject"] + item["body"]:
+    if index % 4 == 1 and ZWNJ in item["subject"] + item["body"]:
         kinds.append("nozwnj" if index % 2 else "spaced")
-    if index % 5 == 1 and any(d in item["body"] for d in FA_DIGITS + LATIN_DIGITS):
+    if index % 5 == 2 and any(d in item["body"] for d in FA_DIGITS + LATIN_DIGITS):
         kinds.append("digits")
     out = []
     for kind in kinds:
@@ -120,8 +120,8 @@ def persian_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
 
 
 def english_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
-    """Every seventh English item also appears typed fast: lower case, no final punctuation."""
-    if index % 7 != 3:
+    """Every fifth English item also appears typed fast: lower case, no final punctuation."""
+    if index % 5 != 3:
         return []
     body = re.sub(r"[.!]+$", "", item["body"].lower())
     return [(item["subject"].lower(), body, "spelling variant: lower case, chat style")]
