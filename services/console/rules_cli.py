@@ -213,6 +213,13 @@ def explain(
         f"rule set {e.rule_set_version} now: {e.team}, priority {_priority(e.priority)}, SLA {e.sla_policy}, "
         f"rule {e.rule_id}, owner {e.owner}{' (duty owner)' if e.owner_is_duty_lead else ''}"
     )
+    if e.signals:
+        typer.echo(f"signals (triage model {e.triage_model or 'unknown'}):")
+        for sig in e.signals:
+            terms = f"  words: {', '.join(sig.top_terms)}" if sig.top_terms else ""
+            typer.echo(f"  {sig.signal:<13} {sig.score:.2f}  {sig.source or 'model':<10}{terms}")
+    else:
+        typer.echo("signals: not scored")
     typer.echo("rules considered:")
     for t in e.considered:
         typer.echo(f"  {'MATCH' if t.matched else 'no   '} {t.rule_id} [{t.kind}]: {t.reason}")

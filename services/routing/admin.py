@@ -25,7 +25,7 @@ from .domain.model import PRESENCES, Agent, InvalidData, RoutingInput
 from .domain.routing import explain as explain_text
 from .domain.routing import outcome
 from .domain.rules import Evaluation, RuleSet
-from .service import Router, RuleSets, checksum, input_from_json
+from .service import Router, RuleSets, checksum, input_from_json, scored
 
 
 class NotFound(LookupError):
@@ -239,10 +239,20 @@ class RoutingAdministration:
             data = input_from_json(routed.input_json or {"complaint_id": routed.complaint_id})
             tenant = self.router.directory_tenant(session, routed.tenant)
             directory, loads = db.load_directory(session, tenant)
+        # The stored scores when this set's model made them (corrections included); otherwise the
+        # stored subject and body scored again by its model, corrections kept.
+        data = scored(data, rule_set.triage_model)
         out = outcome(rule_set, directory, data)
         choice = assign(out.team, loads, data.previous_owners, out.need, self.router.clock())
         text = explain_text(
-            rule_set.version, out.evaluation, out.team.id, out.priority, out.sla_policy, data.sector
+            rule_set.version,
+            out.evaluation,
+            out.team.id,
+            out.priority,
+            out.sla_policy,
+            data.sector,
+            signals=data.signals,
+            model=data.triage_model,
         )
         text += "\n" + "".join(n + "\n" for n in out.notes) + f"Owner now: {choice.reason}."
         return Explained(
@@ -271,7 +281,8 @@ class RoutingAdministration:
             candidate = self._candidate(session, source, file_name)
             baseline = self.rule_sets.active(session)
             directory, _ = db.load_directory(session, self.router.fallback_directory)
-        return simulate(baseline, candidate, directory, self.read_recent(last or 100))
+        # Each set scores the complaints with its own model: a new model or threshold shows its effect.
+        return simulate(baseline, candidate, directory, self.read_recent(last or 100), scored)
 
     def audit_log(self, limit: int, action: str) -> list[db.RoutingAudit]:
         with Session(self.engine) as session:

@@ -26,9 +26,10 @@ from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 from .adapters import db
 from .adapters.files import parse_rule_set_text
 from .domain.assignment import Need, QueuedComplaint, assign, drain_queue
-from .domain.model import Account, Decision, Directory, RoutingInput
+from .domain.model import Account, Decision, Directory, RoutingInput, SignalScore, with_scores
 from .domain.routing import decide
 from .domain.rules import RuleSet
+from .triage.scorer import load_model
 
 SVC = "routing"
 SOURCE = "/haq/routing"
@@ -39,6 +40,11 @@ DECISIONS = Counter(
 )
 REASSIGNMENTS = Counter(
     "haq_routing_reassignments_total", "Queued or rerouted complaints given an owner", ["cause"]
+)
+TRIAGE_FAILURES = Counter(
+    "haq_routing_triage_failures_total",
+    "Complaints routed without triage signals because the model could not score them",
+    ["model"],
 )
 
 
@@ -109,6 +115,27 @@ def routing_input(
     )
 
 
+def scored(complaint: RoutingInput, model_version: str) -> RoutingInput:
+    """The complaint with its signals scored by the named triage model (models are loaded once per
+    process and cached; scoring is pure computation). Signals a person corrected are kept. A model
+    that fails is logged and counted, and the complaint is routed on its other conditions (the
+    keyword rules still catch danger): one complaint's text must never stop routing."""
+    if not model_version:
+        return complaint
+    try:
+        return with_scores(complaint, load_model(model_version))
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        TRIAGE_FAILURES.labels(model_version).inc()
+        # The type only: an exception's text could quote the complaint.
+        log.error(
+            "triage model %s could not score %s (%s); routed without signals",
+            model_version,
+            complaint.complaint_id,
+            type(exc).__name__,
+        )
+        return complaint
+
+
 def input_to_json(value: RoutingInput) -> dict[str, Any]:
     return json_safe(dataclasses.asdict(value))
 
@@ -133,6 +160,17 @@ def input_from_json(data: Mapping[str, Any]) -> RoutingInput:
     fields["received_at"] = datetime.fromisoformat(at) if at else None
     account = fields.get("account")
     fields["account"] = Account(**account) if account else None
+    # Inputs stored before triage have no signals: they load unscored (explain scores them afresh).
+    fields["signals"] = tuple(
+        SignalScore(
+            signal=str(s["signal"]),
+            score=float(s["score"]),
+            top_terms=tuple(str(t) for t in s.get("top_terms") or ()),
+            source=str(s.get("source") or "model"),
+        )
+        for s in fields.get("signals") or ()
+    )
+    fields["triage_model"] = str(fields.get("triage_model") or "")
     known = {f.name for f in dataclasses.fields(RoutingInput)}
     return RoutingInput(**{k: v for k, v in fields.items() if k in known})
 
@@ -178,6 +216,11 @@ class RuleSets:
             if record is None:
                 raise LookupError(f"rule set {version!r} is not stored")
             rule_set = parse_rule_set_text(record.source, record.file_name or f"{version}.yaml")
+            if rule_set.triage_model:
+                try:  # read the model's file now, not inside a complaint's scoring
+                    load_model(rule_set.triage_model)
+                except ValueError as exc:  # routed without signals, counted per complaint (scored)
+                    log.error("triage model %s of rule set %s: %s", rule_set.triage_model, version, exc)
             with self._lock:
                 self._parsed[version] = rule_set
         return rule_set
@@ -246,7 +289,8 @@ class Router:
         else:
             directory, loads = db.load_directory(session, directory_tenant, lock=True)
             batch.directories[directory_tenant] = directory
-        complaint = routing_input(received, tenant, self.accounts)
+        # Scored once, with the model the batch's rule set names, before any rule is evaluated.
+        complaint = scored(routing_input(received, tenant, self.accounts), rule_set.triage_model)
         decision = decide(rule_set, directory, loads, complaint, self.clock())
         db.hold(
             session,

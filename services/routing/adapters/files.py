@@ -3,7 +3,7 @@
 Rule sets are checked in three passes, each reporting every problem with the file, the line and
 the field: YAML syntax (and duplicate keys, which PyYAML would silently merge), the published JSON
 Schema (`ruleset.schema.json`, copied to docs/routing/), then the domain's own checks (unique ids,
-keywords with letters, teams the directory has)."""
+keywords with letters, signal names, a shipped triage model, teams the directory has)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from ..domain.model import Account, Directory, InvalidData, parse_accounts, parse_directory
 from ..domain.rules import RuleSet, parse_rule_set, unknown_team_fields
+from ..triage.scorer import shipped_versions
 
 SEED = Path(__file__).resolve().parents[1] / "seed"
 BUILTIN_RULES = SEED / "rules.yaml"
@@ -106,6 +107,8 @@ def _schema_message(error: Any) -> str:
 
 def _schema_path(error: Any) -> Path_:
     path = tuple(error.absolute_path)
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        return (*path, error.instance)  # name the key that is wrong (signals.safty), not its parent
     if error.validator == "required":  # name the missing field, not its parent
         missing = re.match(r"'([^']+)' is a required property", error.message)
         if missing:
@@ -137,7 +140,7 @@ def parse_rule_set_text(
     if problems:
         raise RuleSetInvalid(problems)
     try:
-        rule_set = parse_rule_set(data)
+        rule_set = parse_rule_set(data, shipped_versions())
     except InvalidData as exc:
         path = _parse_field(exc.path)
         raise RuleSetInvalid([Problem(file, _line_of(lines, path), exc.path, exc.problem)]) from exc

@@ -4,7 +4,7 @@ against complaints already routed, so nobody switches rules on without seeing th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -48,6 +48,14 @@ def diff(old: RuleSet, new: RuleSet) -> list[RuleChange]:
     order, which changes which rule wins), in the new set's order, then the removed ones."""
     before, after = _placed(old), _placed(new)
     changes: list[RuleChange] = []
+    if old.triage_model != new.triage_model:  # re-scores every complaint: shown first
+        changes.append(
+            RuleChange(
+                "triage",
+                "changed",
+                (f"triage.model: {old.triage_model or 'none'} -> {new.triage_model or 'none'}",),
+            )
+        )
     # Positions relative to the rules both versions have: inserting one rule does not "move" the rest.
     kept_old = [rid for rid in before if rid in after]
     kept_new = [rid for rid in after if rid in before]
@@ -101,17 +109,26 @@ class Simulation:
 
 
 def simulate(
-    baseline: RuleSet, candidate: RuleSet, directory: Directory, complaints: Iterable[RoutingInput]
+    baseline: RuleSet,
+    candidate: RuleSet,
+    directory: Directory,
+    complaints: Iterable[RoutingInput],
+    score: Callable[[RoutingInput, str], RoutingInput] | None = None,
 ) -> Simulation:
     """Route each complaint by both sets (team, priority, SLA policy, rule; owners depend on the
-    load at the time, so they are not compared) and report the ones that would change."""
+    load at the time, so they are not compared) and report the ones that would change. With
+    `score` (complaint, model version -> scored complaint), each set sees the complaint scored by
+    its own triage model, so a new model or threshold shows its effect."""
     changes: list[SimulatedChange] = []
     moves: Counter[str] = Counter()
     hits: Counter[str] = Counter()
     count = 0
     for c in complaints:
         count += 1
-        a, b = outcome(baseline, directory, c), outcome(candidate, directory, c)
+        for_candidate = score(c, candidate.triage_model) if score else c
+        same_model = baseline.triage_model == candidate.triage_model
+        for_baseline = for_candidate if same_model or not score else score(c, baseline.triage_model)
+        a, b = outcome(baseline, directory, for_baseline), outcome(candidate, directory, for_candidate)
         hits[b.evaluation.winner.id] += 1
         before = (a.evaluation.winner.id, a.team.id, a.priority, a.sla_policy)
         after = (b.evaluation.winner.id, b.team.id, b.priority, b.sla_policy)

@@ -4,11 +4,13 @@ offending field."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PRIORITIES = ("critical", "high", "normal", "low")
@@ -18,6 +20,9 @@ ROLES = ("consumer", "patient", "relative", "parent", "student", "staff", "busin
 CHANNELS = ("web", "email", "chat", "social", "phone", "partner")
 LANGUAGES = ("fa", "en")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Triage signals a model scores (services/routing/triage): the names rule conditions may use.
+SIGNALS = ("safety", "safeguarding", "privacy", "fraud_abuse", "urgent")
+SIGNAL_SOURCES = ("model", "correction")
 # Load-based or rotating; skills match and a returning customer's previous owner apply under both.
 STRATEGIES = ("most-available", "round-robin")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -123,6 +128,17 @@ class Account:
 
 
 @dataclass(frozen=True)
+class SignalScore:
+    """How strongly a complaint shows one triage signal (0..1), the words that weighed most, and
+    who set it: the model, or a person correcting it (then 1.0 or 0.0)."""
+
+    signal: str
+    score: float
+    top_terms: tuple[str, ...] = ()
+    source: str = "model"
+
+
+@dataclass(frozen=True)
 class RoutingInput:
     """What routing reads of a complaint (no personal identifiers beyond the text itself)."""
 
@@ -143,6 +159,12 @@ class RoutingInput:
     received_at: datetime | None = None
     metadata: tuple[tuple[str, str], ...] = ()
     account: Account | None = None
+    # Scored once per complaint, before any rule, by the model the rule set names (in SIGNALS order).
+    signals: tuple[SignalScore, ...] = ()
+    triage_model: str = ""  # the model version that scored them; "" when not scored
+
+    def signal(self, name: str) -> SignalScore | None:
+        return next((s for s in self.signals if s.signal == name), None)
 
     def days_since_purchase(self) -> int | None:
         if self.purchase_date is None or self.received_at is None:
@@ -151,6 +173,54 @@ class RoutingInput:
 
     def meta(self, key: str) -> str:
         return next((v for k, v in self.metadata if k == key), "")
+
+
+class Scorer(Protocol):
+    """A triage model (services/routing/triage/scorer.py's TriageModel): scores per signal name,
+    each with `signal`, `score`, `top_terms` and `source`."""
+
+    version: str
+
+    def score(self, subject: str, body: str) -> Mapping[str, Any]: ...
+
+
+MAX_TOP_TERMS = 5
+
+
+def _bounded(value: Any) -> float:
+    score = float(value)
+    return 0.0 if math.isnan(score) else min(max(score, 0.0), 1.0)
+
+
+def with_scores(complaint: RoutingInput, model: Scorer) -> RoutingInput:
+    """The complaint with its signals scored by `model` (once, before any rule is evaluated).
+    Signals a person corrected stay as they set them, whatever the model now says; a complaint
+    the same model already scored is returned as it is."""
+    if complaint.triage_model == model.version and complaint.signals:
+        return complaint
+    raw = model.score(complaint.subject, complaint.body)
+    corrected = {s.signal: s for s in complaint.signals if s.source == "correction"}
+    signals = []
+    for name in SIGNALS:
+        if name in corrected:
+            signals.append(corrected[name])
+        elif name in raw:
+            s = raw[name]
+            terms = tuple(str(t)[:64] for t in tuple(s.top_terms)[:MAX_TOP_TERMS])
+            signals.append(SignalScore(name, _bounded(s.score), terms, "model"))
+    return dataclasses.replace(complaint, signals=tuple(signals), triage_model=model.version)
+
+
+def with_correction(complaint: RoutingInput, signal: str, present: bool) -> RoutingInput:
+    """A person's verdict on one signal: score 1.0 (present) or 0.0 (absent), source correction.
+    Re-deciding the result goes through the same rules as the model's scores."""
+    if signal not in SIGNALS:
+        raise InvalidData("signal", f"{signal!r} is not one of {', '.join(SIGNALS)}")
+    old = complaint.signal(signal)
+    new = SignalScore(signal, 1.0 if present else 0.0, old.top_terms if old else (), "correction")
+    others = {s.signal: s for s in complaint.signals if s.signal != signal}
+    others[signal] = new
+    return dataclasses.replace(complaint, signals=tuple(others[n] for n in SIGNALS if n in others))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .assignment import Need, assign
-from .model import AgentLoad, Decision, Directory, RoutingInput, Team
+from .model import AgentLoad, Decision, Directory, RoutingInput, SignalScore, Team
 from .rules import Action, Evaluation, RuleSet, Trace, evaluate
 
 
@@ -89,7 +89,14 @@ def decide(
     assignment = assign(out.team, loads, complaint.previous_owners, out.need, now)
     winner = out.evaluation.winner
     explanation = explain(
-        rule_set.version, out.evaluation, out.team.id, out.priority, out.sla_policy, complaint.sector
+        rule_set.version,
+        out.evaluation,
+        out.team.id,
+        out.priority,
+        out.sla_policy,
+        complaint.sector,
+        signals=complaint.signals,
+        model=complaint.triage_model,
     )
     explanation += "\n" + "".join(n + "\n" for n in out.notes) + f"Owner: {assignment.reason}."
     return Decision(
@@ -118,7 +125,26 @@ def _trace_line(t: Trace) -> str:
     return f"{t.rule_id}{label}: {'matched' if t.matched else 'no'} ({t.reason})"
 
 
-def explain(version: str, ev: Evaluation, team: str, priority: str, sla_policy: str, sector: str) -> str:
+def signals_line(signals: tuple[SignalScore, ...], model: str) -> str:
+    """`Triage signals (model triage-1): safety 0.91, privacy 0.03, urgent 1.00 (corrected)`."""
+    if not signals:
+        return ""
+    shown = [
+        f"{s.signal} {s.score:.2f}" + (" (corrected)" if s.source == "correction" else "") for s in signals
+    ]
+    return f"Triage signals (model {model or 'unknown'}): {', '.join(shown)}."
+
+
+def explain(
+    version: str,
+    ev: Evaluation,
+    team: str,
+    priority: str,
+    sla_policy: str,
+    sector: str,
+    signals: tuple[SignalScore, ...] = (),
+    model: str = "",
+) -> str:
     winner = ev.winner
     lines = [
         f"Routed to {team} at priority {priority} with SLA policy {sla_policy} by rule {winner.id} "
@@ -126,6 +152,9 @@ def explain(version: str, ev: Evaluation, team: str, priority: str, sla_policy: 
     ]
     if winner.kind == "override":
         lines.append("Safety/security override: it is evaluated first and beats every sector rule.")
+    deciding = [b.signal for b in winner.when.signals]
+    if deciding:
+        lines.append(f"Decided by the {' and '.join(deciding)} signal of triage model {model or 'unknown'}.")
     elif winner.kind == "default":
         lines.append("No rule matched, so the default rule applies.")
     # Rules written for another sector are listed by name only: their reason is always the same.
@@ -141,4 +170,6 @@ def explain(version: str, ev: Evaluation, team: str, priority: str, sla_policy: 
             + "; ".join(_trace_line(t) for t in hits)
             + f" -> tags {', '.join(ev.flag_tags)}; the complaint is still owned and its SLA runs."
         )
+    if signals:
+        lines.append(signals_line(signals, model))
     return "\n".join(lines)

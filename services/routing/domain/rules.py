@@ -7,11 +7,16 @@ A rule set has four parts, evaluated in this order:
   flags      always all evaluated; they add tags and people to keep informed, never change the team
 Every evaluation keeps a trace (which rules were considered, and why each did or did not match),
 so a decision can always be explained.
+
+A rule set also names its triage model (`triage: {model: ...}`): the complaint's signals are scored
+by it once, before evaluation (RoutingInput.signals), and `signals` conditions read those scores,
+so a new model or threshold is a new rule-set version like any other change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +26,7 @@ from .model import (
     PRIORITIES,
     ROLES,
     SECTORS,
+    SIGNALS,
     InvalidData,
     RoutingInput,
     mapping,
@@ -44,6 +50,7 @@ CONDITION_KEYS = (
     "contracted_response_hours",
     "days_since_purchase",
     "metadata",
+    "signals",
     "keywords",
 )
 ACTION_KEYS = (
@@ -88,6 +95,38 @@ class Range:
         return f"at least {self.min}" if self.min is not None else f"at most {self.max}"
 
 
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class SignalBound:
+    """Inclusive bounds on one triage signal's score (0..1); either may be open."""
+
+    signal: str
+    min: float | None = None
+    max: float | None = None
+
+    def holds(self, score: float) -> bool:
+        return (self.min is None or score >= self.min) and (self.max is None or score <= self.max)
+
+    @property
+    def bounds(self) -> str:
+        parts = [f"≥ {_num(self.min)}"] if self.min is not None else []
+        parts += [f"≤ {_num(self.max)}"] if self.max is not None else []
+        return " and ".join(parts)
+
+    @property
+    def text(self) -> str:  # how diffs show it
+        return f"{self.signal} {self.bounds}"
+
+    def shown(self, score: float) -> str:
+        """Two decimals, or four when two would look equal to a bound it missed (0.349 vs 0.35)."""
+        short = f"{score:.2f}"
+        near = [b for b in (self.min, self.max) if b is not None and f"{b:.2f}" == short and b != score]
+        return f"{score:.4f}" if near else short
+
+
 def _one_of(values: frozenset[str]) -> str:
     return " or ".join(sorted(values))
 
@@ -109,6 +148,7 @@ class Conditions:
     contracted_response_hours: Range | None = None
     days_since_purchase: Range | None = None
     metadata: tuple[tuple[str, frozenset[str]], ...] = ()
+    signals: tuple[SignalBound, ...] = ()  # all must hold
     keywords: tuple[Keyword, ...] = ()
 
     @property
@@ -197,6 +237,22 @@ class Conditions:
                     f"metadata {key} is {value or 'absent'}, rule needs {_one_of(allowed)}",
                 )
             reasons.append(f"metadata {key} is {value}")
+        for bound in self.signals:
+            scored = c.signal(bound.signal)
+            if scored is None:
+                return (
+                    False,
+                    "signals",
+                    f"no {bound.signal} score (not scored by a triage model), rule needs {bound.bounds}",
+                )
+            shown = bound.shown(scored.score)
+            if not bound.holds(scored.score):
+                return False, "signals", f"{bound.signal} signal {shown}, rule needs {bound.bounds}"
+            if scored.source == "correction":
+                why = "set by a person's correction"
+            else:
+                why = f"words: {', '.join(scored.top_terms)}" if scored.top_terms else "no telling words"
+            reasons.append(f"{bound.signal} signal {shown} {bound.bounds} ({why})")
         if self.keywords:
             hit = next((k for k in self.keywords if k.found_in(text.tokens, text.token_set)), None)
             if hit is None:
@@ -240,6 +296,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
     default: Rule
     flags: tuple[Rule, ...] = ()
+    triage_model: str = ""  # the model version that scores complaints for this set; "" for none
 
     def teams(self) -> set[str]:
         return {r.then.team for r in (*self.overrides, *self.rules, self.default) if r.then}
@@ -354,6 +411,39 @@ def _parse_metadata(raw: Any, path: str) -> tuple[tuple[str, frozenset[str]], ..
     return tuple(sorted(pairs, key=lambda kv: kv[0]))
 
 
+def _score_bound(raw: Mapping[str, Any], bound: str, where: str) -> float | None:
+    value = raw.get(bound)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidData(f"{where}.{bound}", "must be a number from 0 to 1")
+    return float(value)
+
+
+def _parse_signals(raw: Any, path: str) -> tuple[SignalBound, ...]:
+    if raw is None:
+        return ()
+    data = mapping(raw, path)
+    if not data:
+        raise InvalidData(path, f"name at least one signal: {', '.join(SIGNALS)}")
+    bounds: dict[str, SignalBound] = {}
+    for name, value in data.items():
+        where = f"{path}.{name}"
+        if name not in SIGNALS:
+            raise InvalidData(where, f"unknown signal; use {', '.join(SIGNALS)}")
+        limits = mapping(value, where)
+        unknown = sorted(set(limits) - {"min", "max"})
+        if unknown:
+            raise InvalidData(f"{where}.{unknown[0]}", "unknown bound; use min, max")
+        low, high = _score_bound(limits, "min", where), _score_bound(limits, "max", where)
+        if low is None and high is None:
+            raise InvalidData(where, "needs min, max or both")
+        if low is not None and high is not None and low > high:
+            raise InvalidData(f"{where}.max", f"is below min ({_num(low)})")
+        bounds[name] = SignalBound(name, low, high)
+    return tuple(bounds[n] for n in SIGNALS if n in bounds)
+
+
 def _parse_conditions(raw: Any, path: str) -> Conditions:
     if raw is None:
         return Conditions()
@@ -381,6 +471,7 @@ def _parse_conditions(raw: Any, path: str) -> Conditions:
         contracted_response_hours=_range(data, "contracted_response_hours", path),
         days_since_purchase=_range(data, "days_since_purchase", path),
         metadata=_parse_metadata(data.get("metadata"), f"{path}.metadata"),
+        signals=_parse_signals(data.get("signals"), f"{path}.signals"),
         keywords=tuple(keywords),
     )
 
@@ -437,10 +528,37 @@ def _parse_rule(raw: Any, path: str, kind: str) -> Rule:
     )
 
 
-def parse_rule_set(raw: Any) -> RuleSet:
-    """A rule set from plain data; raises InvalidData naming the field (e.g. `rules[3].then.priority`)."""
+def newest_model(versions: Sequence[str]) -> str:
+    """The newest of model versions like triage-1, triage-2, triage-10 (numbers compared as numbers)."""
+
+    def key(version: str) -> tuple:
+        return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", version))
+
+    return max(versions, key=key) if versions else ""
+
+
+def _parse_triage(data: Mapping[str, Any], models: Sequence[str] | None) -> str:
+    """The rule set's triage model: `triage.model`, one of the shipped `models`; when left out,
+    the newest shipped one. `models` None (pure parsing, nothing shipped to check) takes the name as given."""
+    if "triage" not in data:
+        return newest_model(models or ())
+    triage = mapping(data["triage"], "triage")
+    unknown = sorted(set(triage) - {"model"})
+    if unknown:
+        raise InvalidData(f"triage.{unknown[0]}", "unknown key; use model")
+    model = require(triage, "model", "triage")
+    if models is not None and model not in models:
+        shipped = ", ".join(models) or "none"
+        raise InvalidData("triage.model", f"{model!r} is not a shipped triage model (shipped: {shipped})")
+    return model
+
+
+def parse_rule_set(raw: Any, triage_models: Sequence[str] | None = None) -> RuleSet:
+    """A rule set from plain data; raises InvalidData naming the field (e.g. `rules[3].then.priority`).
+    `triage_models`: the shipped model versions `triage.model` must be one of."""
     data = mapping(raw, "rule set")
     version = require(data, "version", "")
+    triage_model = _parse_triage(data, triage_models)
     parts: dict[str, list[Rule]] = {}
     for key, kind in (("overrides", "override"), ("rules", "rule"), ("flags", "flag")):
         items = data.get(key) or []
@@ -464,6 +582,7 @@ def parse_rule_set(raw: Any) -> RuleSet:
         rules=tuple(parts["rules"]),
         default=default,
         flags=tuple(parts["flags"]),
+        triage_model=triage_model,
     )
 
 
