@@ -38,7 +38,7 @@ from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
 from ..adapters import db
 from ..adapters.files import Problem, RuleSetInvalid
 from ..admin import Conflict, NotFound, RoutingAdministration
-from ..domain.model import Agent, InvalidData, parse_working_hours
+from ..domain.model import Agent, InvalidData, SignalScore, parse_working_hours
 from ..domain.rules import Trace
 from ..service import priority_value
 
@@ -128,6 +128,10 @@ def problem_pb(p: Problem) -> routing_pb2.ValidationError:
 
 def trace_pb(t: Trace) -> routing_pb2.RuleTrace:
     return routing_pb2.RuleTrace(rule_id=t.rule_id, kind=t.kind, matched=t.matched, reason=t.reason)
+
+
+def signal_pb(s: SignalScore) -> routing_pb2.SignalScore:
+    return routing_pb2.SignalScore(signal=s.signal, score=s.score, top_terms=s.top_terms, source=s.source)
 
 
 def decision_pb(row: db.RoutingDecisionRecord) -> routing_pb2.RoutingDecision:
@@ -295,6 +299,8 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
             routed=decision_pb(e.routed),
             current_owner=holding.owner if holding else e.routed.owner,
             queued=bool(holding and holding.queued),
+            signals=[signal_pb(s) for s in e.complaint.signals],
+            triage_model=e.complaint.triage_model,
         )
 
     @_errors
