@@ -93,7 +93,7 @@ def persian_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
     """(subject, body, note) spelling variants of a Persian item; which ones depends on its index so
     the corpus gets a spread of every kind without tripling its size."""
     kinds = []
-    if index % 3 == 0:
+    if index % 4 == 0:
         kinds.append("arabic")
     if index % 4 == 1 and ZWNJ in item["subject"] + item["body"]:
         kinds.append("nozwnj" if index % 2 else "spaced")
