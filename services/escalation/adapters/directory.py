@@ -28,8 +28,8 @@ from pathlib import Path
 import grpc
 import yaml
 
-from services.common.auth import authorized_channel
-from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
+from services.common.directory import RoutingTeams, seeded_tenant
+from services.common.pb.haq.v1 import routing_pb2
 
 from ..domain import Calendars, Ladder, Roster
 
@@ -75,15 +75,6 @@ def load_roster(path: Path = ROUTING_DIRECTORY_FILE) -> dict[str, frozenset[str]
         people |= {_person(a) for a in team.get("agents") or []}
         teams[str(team["id"])] = frozenset(p for p in people if p)
     return teams
-
-
-def seeded_tenant(path: Path = ROUTING_DIRECTORY_FILE) -> str:
-    """The tenant whose directory routing seeds from `path` (routing's fallback for tenants
-    without a directory of their own)."""
-    if not path.is_file():
-        return "default"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return str(data.get("tenant") or "default")
 
 
 def _with_ladders(teams: dict[str, frozenset[str]], ladders: dict[str, Ladder]) -> Roster:
@@ -151,19 +142,12 @@ class RoutingDirectory:
         self._copies: dict[str, _TenantCopy] = {}  # swapped whole, never changed in place
         self._primed: set[str] = set()  # tenants routing has answered for at least once
         self._fetched_at: float | None = None
-        self._channel: grpc.Channel | None = None
+        self._teams = RoutingTeams(target, token=token, timeout_s=deadline_s)
         self.using_fallback = True
 
     # --- refreshing (off the event loop, outside every transaction) ----------------------------
 
-    def _fetch(self, stub: routing_pb2_grpc.RoutingAdminStub, tenant: str) -> _TenantCopy | None:
-        """The tenant's directory; None when routing has none for it. Raises grpc.RpcError."""
-        try:
-            resp = stub.ListTeams(routing_pb2.ListTeamsRequest(tenant=tenant), timeout=self.deadline_s)
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise
+    def _copy_of(self, resp: routing_pb2.ListTeamsResponse, own: bool) -> _TenantCopy:
         ladders: dict[str, Ladder] = {}
         teams: dict[str, frozenset[str]] = {}
         for team in resp.teams:
@@ -178,40 +162,29 @@ class RoutingDirectory:
             teams[team.id] = frozenset(a.id for a in team.agents) | {
                 p for p in (team.lead, team.duty_owner) if p
             }
-        return _TenantCopy(ladders, _with_ladders(teams, ladders), own=True)
+        return _TenantCopy(ladders, _with_ladders(teams, ladders), own=own)
 
     def refresh(self, tenants: set[str] | None = None) -> bool:
         """Ask routing for the directory of every tenant read so far (one call each, with the
         deadline) and swap the cache; on failure a tenant's last known directory stays. Returns
         whether routing answered for all of them."""
         with self._refreshing:
-            if self._channel is None:
-                self._channel = authorized_channel(self.target, self.token)
-            stub = routing_pb2_grpc.RoutingAdminStub(self._channel)
             with self._wanted_lock:
                 wanted = sorted(tenants if tenants is not None else self._wanted)
             copies = dict(self._copies)
-            default: _TenantCopy | None = None
+            fallback: dict[str, routing_pb2.ListTeamsResponse | None] = {}  # asked once per round
             failed: grpc.RpcError | None = None
             for tenant in wanted:
                 try:
-                    found = self._fetch(stub, tenant)
-                    if found is None:  # routing serves this tenant from the default directory
-                        if default is None:
-                            default = (
-                                self._fetch(stub, self.fallback_tenant)
-                                if tenant != self.fallback_tenant
-                                else None
-                            )
-                        if default is None:
-                            copies.pop(tenant, None)  # no directory at all: the seed files
-                            self._primed.add(tenant)
-                            continue
-                        found = _TenantCopy(default.ladders, default.roster, own=False)
-                    copies[tenant] = found
-                    self._primed.add(tenant)
+                    served = self._teams.served(tenant, self.fallback_tenant, fallback)
                 except grpc.RpcError as exc:
                     failed = exc
+                    continue
+                if served is None:
+                    copies.pop(tenant, None)  # no directory at all: the seed files
+                else:
+                    copies[tenant] = self._copy_of(served.teams, served.own)
+                self._primed.add(tenant)
             # Swapped whole: a reader sees the old directory or the new one, never a mix.
             self._copies = copies
             if failed is not None:
@@ -292,5 +265,4 @@ class RoutingDirectory:
         return copy.own if copy is not None else None
 
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
+        self._teams.close()

@@ -17,29 +17,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
-import yaml
 
-from services.common.auth import authorized_channel
-from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
-from services.common.settings import get_settings
+from services.common.directory import RoutingTeams, seeded_tenant
+from services.common.pb.haq.v1 import routing_pb2
 
 from ..domain.audience import TeamLadder
 from ..domain.tenant import StaffProfile
 
 log = logging.getLogger(__name__)
-
-
-def seeded_tenant(path: Path | None = None) -> str:
-    """The tenant whose directory routing seeds from its directory file (HAQ_DIRECTORY_FILE):
-    routing's fallback for tenants without a directory of their own."""
-    path = path or get_settings().directory_file
-    if not path.is_file():
-        return "default"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return str(data.get("tenant") or "default")
 
 
 class DirectoryUnavailable(Exception):
@@ -94,12 +81,7 @@ class RoutingDirectory:
         self.clock = clock
         self._cache: dict[str, tuple[float, DirectorySnapshot]] = {}
         self._lock = threading.Lock()
-        self._channel: grpc.Channel | None = None
-
-    def _stub(self) -> routing_pb2_grpc.RoutingAdminStub:
-        if self._channel is None:
-            self._channel = authorized_channel(self.target, self.token)
-        return routing_pb2_grpc.RoutingAdminStub(self._channel)
+        self._teams = RoutingTeams(target, token=token, timeout_s=timeout_s)
 
     def snapshot(self, tenant: str) -> DirectorySnapshot:
         with self._lock:
@@ -122,26 +104,9 @@ class RoutingDirectory:
             self._cache[tenant] = (now, fresh)
             return fresh
 
-    def _list_teams(self, tenant: str) -> DirectorySnapshot | None:
-        """The tenant's own directory; None when routing has none for it. Raises grpc.RpcError."""
-        try:
-            response = self._stub().ListTeams(
-                routing_pb2.ListTeamsRequest(tenant=tenant), timeout=self.timeout_s
-            )
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise
-        return snapshot_from(response)
-
     def _fetch(self, tenant: str) -> DirectorySnapshot:
-        own = self._list_teams(tenant)
-        if own is not None:
-            return own
-        # No directory of its own: routing gives its complaints to the default directory's teams.
-        default = self._list_teams(self.fallback_tenant) if tenant != self.fallback_tenant else None
-        return default if default is not None else DirectorySnapshot()
+        served = self._teams.served(tenant, self.fallback_tenant)
+        return snapshot_from(served.teams) if served is not None else DirectorySnapshot()
 
     def close(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
+        self._teams.close()
