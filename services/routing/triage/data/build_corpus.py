@@ -96,8 +96,8 @@ def persian_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
     if index % 4 == 0:
         kinds.append("arabic")
     if index % 4 == 1 and ZWNJ in item["subject"] + item["body"]:
-        kinds.append("nozwnj" if index % 2 else "spaced")
-    if index % 5 == 2 and any(d in item["body"] for d in FA_DIGITS + LATIN_DIGITS):
+        kinds.append("nozwnj" if (index // 4) % 2 else "spaced")
+    if index % 3 == 2 and any(d in item["body"] for d in FA_DIGITS + LATIN_DIGITS):
         kinds.append("digits")
     out = []
     for kind in kinds:
