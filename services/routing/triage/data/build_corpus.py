@@ -120,8 +120,8 @@ def persian_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
 
 
 def english_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
-    """Every fifth English item also appears typed fast: lower case, no final punctuation."""
-    if index % 5 != 3:
+    """Every seventh English item also appears typed fast: lower case, no final punctuation."""
+    if index % 7 != 3:
         return []
     body = re.sub(r"[.!]+$", "", item["body"].lower())
     return [(item["subject"].lower(), body, "spelling variant: lower case, chat style")]
