@@ -64,6 +64,11 @@ MAX_HISTORY_IDS = 100  # earlier complaint ids and owners a ComplaintReceived ca
 COMPLAINT_EVENTS = Counter("haq_complaints_total", "Complaint lifecycle events by stage", ["stage"])
 
 
+# A channel's own rows, added in the transaction of the complaint or follow-up (session,
+# complaint id, "complaint" | "follow_up"); see services/intake/mail_service.py.
+AlsoRecord = Callable[[Session, str, str], None]
+
+
 class NotFound(LookupError):
     pass
 
@@ -125,15 +130,16 @@ class IntakeService:
         self.apply_lifecycle_event = Batched(self.apply_lifecycle_events)
 
     # ---- complaints -------------------------------------------------------------------------
-    def submit(self, draft: Draft) -> SubmitResult:
-        """Record a complaint; raises DraftRejected naming every invalid field."""
+    def submit(self, draft: Draft, also: AlsoRecord | None = None) -> SubmitResult:
+        """Record a complaint; raises DraftRejected naming every invalid field. `also` adds rows
+        of a channel's own (an email's Message-ID) in the same transaction, for a new complaint."""
         now = self.clock()
         valid = validate(draft, self.default_tenant, now.date(), self.phone_region)
         # Three attempts: a concurrent submission with the same key or a brand-new identifier can
         # win the race for the unique row; the second attempt then finds what it committed.
         for attempt in range(3):
             try:
-                result = self._submit_once(valid, now)
+                result = self._submit_once(valid, now, also)
                 break
             except IntegrityError:
                 if attempt == 2:
@@ -142,12 +148,19 @@ class IntakeService:
             self.relay.wake()
         return result
 
-    def _submit_once(self, valid: ValidDraft, now: datetime) -> SubmitResult:
+    def _submit_once(self, valid: ValidDraft, now: datetime, also: AlsoRecord | None = None) -> SubmitResult:
         """One durable submission: in the next group's transaction, or alone."""
-        if self.group_commit is not None:
-            return self.group_commit.run(lambda session: self._record_complaint(session, valid, now))
-        with Session(self.engine) as session:
+
+        def record(session: Session) -> SubmitResult:
             result = self._record_complaint(session, valid, now)
+            if also is not None and not result.duplicate:
+                also(session, result.complaint_id, "complaint")
+            return result
+
+        if self.group_commit is not None:
+            return self.group_commit.run(record)
+        with Session(self.engine) as session:
+            result = record(session)
             session.commit()
             return result
 
@@ -288,7 +301,13 @@ class IntakeService:
 
     # ---- follow-ups ---------------------------------------------------------------------------
     def add_follow_up(
-        self, complaint: str, body: str, channel: str, idempotency_key: str = "", tenant: str = ""
+        self,
+        complaint: str,
+        body: str,
+        channel: str,
+        idempotency_key: str = "",
+        tenant: str = "",
+        also: AlsoRecord | None = None,
     ) -> FollowUpResult:
         tenant = tenant or self.default_tenant
         if not complaint.strip():
@@ -343,6 +362,8 @@ class IntakeService:
                 ),
                 topics.LIFECYCLE_TOPIC,
             )
+            if also is not None:
+                also(session, row.id, "follow_up")
             try:
                 session.commit()
             except IntegrityError:

@@ -48,7 +48,10 @@ ADDED_COLUMNS = {
 }
 
 
-ADDED_TABLES = {"escalation": {"escalation_ratings"}}  # 0003
+ADDED_TABLES = {
+    "escalation": {"escalation_ratings"},  # 0003
+    "intake": {"mail_threads"},  # 0003
+}
 
 
 def head(svc: str) -> str:

@@ -36,6 +36,7 @@ from ..domain import casefile
 from ..service import IntakeService
 from . import cloudevents_in
 from .grpc_api import IntakeServicer
+from .mail_runtime import IntakeRuntime, MailChannels
 
 SVC = "intake"
 log = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
             return self.json(_result_json(result), status=202)
 
     add_ops_pages(app, SVC, grpc_server)
-    return app, ServiceRuntime(SVC, grpc_server, relay)
+    # The email channel (SMTP listener, IMAP poller) when configured: services/intake/entrypoints/mail_runtime.py.
+    return app, IntakeRuntime(SVC, grpc_server, relay, MailChannels.build(service, settings))
 
 
 def _http_principal(secret: str, headers: Any) -> tuple[Principal | None, dict[str, str]]:
