@@ -146,18 +146,40 @@ def test_persian_spelling_variety(records):
 
 
 def test_committed_corpus_is_the_build_scripts_output():
-    spec = importlib.util.spec_from_file_location("build_corpus", DATA / "build_corpus.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _build_module()
     rebuilt = module.build((DATA / "handwritten.txt").read_text(encoding="utf-8").splitlines())
     committed = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
     assert rebuilt == committed
 
 
-def test_build_script_rejects_bad_source_lines():
+def test_corrections_and_additions_move_nobody_between_splits():
+    """A fixed label or an item appended at the end keeps every other record's id and split, so
+    corrections never reshuffle what the held-out figures were measured on."""
+    module = _build_module()
+    source = (DATA / "handwritten.txt").read_text(encoding="utf-8").splitlines()
+    before = module.build(source)
+    relabelled, done = list(source), False
+    for index, line in enumerate(relabelled):
+        fields = line.split(" | ")
+        if not done and len(fields) == 8 and fields[4] == "-":
+            fields[4] = "U"
+            relabelled[index], done = " | ".join(fields), True
+    assert done
+    appended = [*source, "en | general | customer | web | S | New item | A brand new body. | added"]
+    for changed in (module.build(relabelled), module.build(appended)):
+        kept = {(r["id"], r["group"], r["split"]) for r in changed}
+        assert all((r["id"], r["group"], r["split"]) in kept for r in before)
+
+
+def _build_module():
     spec = importlib.util.spec_from_file_location("build_corpus", DATA / "build_corpus.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_build_script_rejects_bad_source_lines():
+    module = _build_module()
     good = "en | general | customer | web | S | Subject | Body text. | note"
     assert module.build([good])[0]["labels"]["safety"] == 1
     for bad, field in (

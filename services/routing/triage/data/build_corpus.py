@@ -22,6 +22,7 @@ FORMAT of a line in handwritten.txt (fields separated by " | "):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -46,8 +47,9 @@ LATIN_DIGITS = "0123456789"
 TO_LATIN = str.maketrans(FA_DIGITS, LATIN_DIGITS)
 TO_PERSIAN = str.maketrans(LATIN_DIGITS, FA_DIGITS)
 TO_ARABIC_KEYBOARD = str.maketrans({"ی": "ي", "ک": "ك"})
-# Held-out positions within each stratum: 3 of every 10 groups (about 30 %).
-HELDOUT_POSITIONS = {2, 5, 8}
+# A group is held out when the first digit of its hash is below 3 of 10 (about 30 %).
+SPLIT_SALT = "haq-triage-corpus"
+HELDOUT_TENTHS = 3
 
 
 class SourceError(ValueError):
@@ -85,7 +87,7 @@ def parse_line(number: int, line: str) -> dict:
         "body": body,
         "labels": labels,
         "note": note,
-        "key": key or f"line{number}",
+        "key": key or f"\0line {number}",  # NUL: no typed @key can collide
     }
 
 
@@ -127,6 +129,14 @@ def english_variants(index: int, item: dict) -> list[tuple[str, str, str]]:
     return [(item["subject"].lower(), body, "spelling variant: lower case, chat style")]
 
 
+def split_for(key: str, first: dict) -> str:
+    """train or heldout for a group: its @key decides, or without one the text of its first item."""
+    if key.startswith("\0"):
+        key = f"{first['language']}\n{first['subject']}\n{first['body']}"
+    digest = hashlib.sha256(f"{SPLIT_SALT}\n{key}".encode()).hexdigest()
+    return "heldout" if int(digest, 16) % 10 < HELDOUT_TENTHS else "train"
+
+
 def build(lines: list[str]) -> list[dict]:
     items = []
     for number, raw in enumerate(lines, start=1):
@@ -145,16 +155,10 @@ def build(lines: list[str]) -> list[dict]:
                 continue
             members.append({**item, "subject": subject, "body": body, "note": note, "variant_of": item})
 
-    # Split by group, stratified by language and label set so every label keeps positives and
-    # negatives on both sides; position in a stratum follows the order of the source file.
-    split_of: dict[str, str] = {}
-    seen_in_stratum: dict[tuple, int] = {}
-    for key, members in groups.items():
-        first = members[0]
-        stratum = (first["language"], tuple(first["labels"][name] for name in LABELS))
-        position = seen_in_stratum.get(stratum, 0)
-        seen_in_stratum[stratum] = position + 1
-        split_of[key] = "heldout" if position % 10 in HELDOUT_POSITIONS else "train"
+    # Split by group on a hash of what identifies it (its @key, or the text of its first item), so
+    # the split of a group never depends on any other line: appending items, fixing a label or
+    # reordering the file moves nobody between train and held-out.
+    split_of = {key: split_for(key, members[0]) for key, members in groups.items()}
 
     records, ids_of_items = [], {}
     for group_number, (key, members) in enumerate(groups.items(), start=1):
