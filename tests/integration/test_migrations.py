@@ -49,8 +49,9 @@ ADDED_COLUMNS = {
 
 
 ADDED_TABLES = {
-    "escalation": {"escalation_ratings"},  # 0003
     "intake": {"mail_threads"},  # 0003
+    "escalation": {"escalation_ratings"},  # 0003
+    "routing": {"routing_triage_corrections"},  # 0003
 }
 
 

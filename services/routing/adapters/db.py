@@ -18,6 +18,7 @@ from sqlmodel import Field, Session, SQLModel, col, select, text
 from services.common.db import utcnow
 
 from ..domain.model import Agent, AgentLoad, Decision, Directory, Team, WorkingHours
+from . import corrections_db
 
 
 class RoutingTeam(SQLModel, table=True):
@@ -142,6 +143,7 @@ MODELS = [
     RoutingRuleSetRecord,
     RoutingActiveRuleSet,
     RoutingAudit,
+    *corrections_db.MODELS,  # triage corrections (services/routing/corrections.py)
 ]
 
 
