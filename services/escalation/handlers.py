@@ -8,6 +8,7 @@ that was read, so racing writers cannot both win.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,18 +23,18 @@ from sqlmodel import Session
 from services.common import topics
 from services.common.codec import Envelope
 from services.common.db import ProcessedEvent
-from services.common.outbox import OutboxRelay, stage
+from services.common.handler import Batched, Handler
+from services.common.outbox import OutboxRelay, outbox_row, stage, stage_rows
 from services.common.pb.haq.v1 import events_pb2
 
 from .adapters.db import (
+    CaseBatch,
     ComplaintFactsRow,
     StaleCase,
-    add_case,
     case_tenant,
     clock_history,
     due_cases,
     facts_acknowledged_at,
-    facts_for_update,
     facts_received_at,
     get_facts,
     load_case,
@@ -128,8 +129,12 @@ class GuardBlocked(RuntimeError):
 
 def _publish(session: Session, case: Case, trigger_id: str) -> list[Envelope]:
     envelopes = to_envelopes(case.events, trigger_id)
+    batch = CaseBatch.current(session)
     for envelope in envelopes:
-        stage(session, envelope, topics.LIFECYCLE_TOPIC)
+        if batch is not None:  # inserted with the batch's other writes, in this order
+            batch.outbox.append(outbox_row(envelope, topics.LIFECYCLE_TOPIC))
+        else:
+            stage(session, envelope, topics.LIFECYCLE_TOPIC)
     _count(case)
     case.events.clear()
     return envelopes
@@ -174,18 +179,68 @@ class Binder:
         )
 
 
+def _in_batch(step: Callable[[EscalationHandlers, Session, Envelope], None]) -> Handler:
+    """A handler step: run inside the batch `on_events` opened, or as a batch of its own event."""
+
+    @functools.wraps(step)
+    def run(self: EscalationHandlers, session: Session, envelope: Envelope) -> None:
+        if CaseBatch.current(session) is None:
+            self.on_events(session, [envelope])
+        else:
+            step(self, session, envelope)
+
+    return run  # type: ignore[return-value]
+
+
 class EscalationHandlers:
+    """The lifecycle events escalation applies. The consumer hands a run of them to `on_events`
+    (`batched`): the batch's cases, clocks and facts are read in one query per table, its events
+    fold in memory in stream order, and what changed is written once per table at the end, in the
+    consumer's transaction. Each `on_*` step reads and saves through that batch; called alone, a
+    step is a batch of one."""
+
+    HANDLED = ("ComplaintReceived", "ComplaintRouted", "NotificationSent", "CustomerFollowedUp")
+
     def __init__(
         self, clock: Clock, policies: Mapping[str, SlaPolicy] = POLICIES, binder: Binder | None = None
     ):
         self.clock = clock
         self.binder = binder or Binder(policies)
         self.policies = self.binder.policies
+        self.batched = Batched(self.on_events)
+        self._steps: dict[str, Handler] = {
+            "ComplaintReceived": self.on_received,
+            "ComplaintRouted": self.on_routed,
+            "NotificationSent": self.on_notification_sent,
+            "CustomerFollowedUp": self.on_followed_up,
+        }
+
+    def on_events(self, session: Session, envelopes: list[Envelope]) -> None:
+        batch = CaseBatch.open(session, [cid for e in envelopes if (cid := _complaint_of(e))])
+        try:
+            for envelope in envelopes:
+                self._steps[envelope.name](session, envelope)
+            batch.flush()
+            stage_rows(session, batch.outbox)
+        finally:
+            batch.close()
+
+    @staticmethod
+    def _cases(session: Session) -> CaseBatch:
+        batch = CaseBatch.current(session)
+        if batch is None:
+            raise RuntimeError("escalation's handler steps run inside the batch on_events opens")
+        return batch
 
     def _load(self, session: Session, cid: str) -> Case | None:
-        case = load_case(session, cid)
-        return self.binder(case, stored_tenant(session, cid)) if case is not None else None
+        cases = self._cases(session)
+        case = cases.get(cid)
+        return self.binder(case, cases.tenant(cid)) if case is not None else None
 
+    def _save(self, session: Session, case: Case) -> None:
+        self._cases(session).save(case)
+
+    @_in_batch
     def on_received(self, session: Session, envelope: Envelope) -> None:
         """Remember when the customer complained; re-base the clocks if the case opened first."""
         complaint = cast(events_pb2.ComplaintReceived, envelope.message).complaint
@@ -193,7 +248,7 @@ class EscalationHandlers:
         if not cid:
             log.warning("ComplaintReceived %s has no complaint id; ignored", envelope.id)
             return
-        facts = facts_for_update(session, cid)
+        facts = self._cases(session).facts_for_update(cid)
         received_at = facts_received_at(facts)
         if received_at is None:
             received_at = from_timestamp(complaint.received_at) or utc(envelope.time)
@@ -202,9 +257,10 @@ class EscalationHandlers:
             facts.tenant = complaint.tenant
         case = self._load(session, cid)
         if case is not None and record_receipt(case, received_at):
-            save_case(session, case)
+            self._save(session, case)
             _publish(session, case, envelope.id)
 
+    @_in_batch
     def on_routed(self, session: Session, envelope: Envelope) -> None:
         """Offer the complaint to the routed owner: a new case with its clocks, or a (re)offer on
         an existing one (the current owner stays accountable until the new one accepts)."""
@@ -220,10 +276,10 @@ class EscalationHandlers:
                 reason=routed.reason or routed.explanation,
             )
             if changed:
-                save_case(session, existing)
+                self._save(session, existing)
                 _publish(session, existing, envelope.id)
             return
-        facts = get_facts(session, cid)
+        facts = self._cases(session).facts(cid)
         case = open_case(
             Assignment(
                 complaint_id=cid,
@@ -243,9 +299,10 @@ class EscalationHandlers:
         acknowledged_at = facts_acknowledged_at(facts)
         if acknowledged_at is not None:  # notifications acknowledged before routing finished
             stop_clock(case, ClockName.ACKNOWLEDGEMENT, acknowledged_at)
-        add_case(session, case, opened_by_event=envelope.id)
+        self._cases(session).add(case, opened_by_event=envelope.id)
         _publish(session, case, envelope.id)
 
+    @_in_batch
     def on_notification_sent(self, session: Session, envelope: Envelope) -> None:
         """An acknowledgement reached the customer: stop the acknowledgement clock."""
         sent = cast(events_pb2.NotificationSent, envelope.message)
@@ -253,16 +310,17 @@ class EscalationHandlers:
             return
         cid = sent.complaint_id or envelope.subject
         at = from_timestamp(sent.sent_at) or utc(envelope.time)
-        facts = facts_for_update(session, cid)
+        facts = self._cases(session).facts_for_update(cid)
         if facts.acknowledged_at is None:
             facts.acknowledged_at = at
         case = self._load(session, cid)
         if case is None:
             return  # applied when the case opens
         if stop_clock(case, ClockName.ACKNOWLEDGEMENT, at) is not None:
-            save_case(session, case)
+            self._save(session, case)
             _publish(session, case, envelope.id)
 
+    @_in_batch
     def on_followed_up(self, session: Session, envelope: Envelope) -> None:
         """The customer wrote again: paused clocks resume and the next-response clock starts."""
         follow = cast(events_pb2.CustomerFollowedUp, envelope.message)
@@ -273,8 +331,18 @@ class EscalationHandlers:
             return
         # The clock restarts when escalation hears of it: a late event must not backdate a deadline.
         if customer_followed_up(case, self.clock.now()):
-            save_case(session, case)
+            self._save(session, case)
             _publish(session, case, envelope.id)
+
+
+def _complaint_of(envelope: Envelope) -> str:
+    """The complaint an event's step reads, so the batch reads them all at once ("" for none)."""
+    msg: Any = envelope.message
+    if envelope.name == "ComplaintReceived":
+        return msg.complaint.id or envelope.subject
+    if envelope.name == "NotificationSent" and msg.template != ACKNOWLEDGEMENT_TEMPLATE:
+        return ""
+    return getattr(msg, "complaint_id", "") or envelope.subject
 
 
 T = TypeVar("T")

@@ -9,13 +9,14 @@ for what is due; nothing about pending deadlines lives only in memory.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Index, func
+from sqlalchemy import DateTime, Index, bindparam, func, insert
 from sqlalchemy import case as when
+from sqlalchemy import select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select, update
 
 from services.common.db import as_utc, utcnow
@@ -455,9 +456,266 @@ def facts_for_update(session: Session, complaint_id: str) -> ComplaintFactsRow:
     return facts
 
 
-def facts_received_at(facts: ComplaintFactsRow | None) -> datetime | None:
+def facts_received_at(facts: ComplaintFactsRow | Facts | None) -> datetime | None:
     return _aware(facts.received_at) if facts is not None else None
 
 
-def facts_acknowledged_at(facts: ComplaintFactsRow | None) -> datetime | None:
+def facts_acknowledged_at(facts: ComplaintFactsRow | Facts | None) -> datetime | None:
     return _aware(facts.acknowledged_at) if facts is not None else None
+
+
+# ---- a consumer batch's cases: one read and one write per table -------------------------------
+# load_case/save_case per event (ORM loads, an autoflush before each get, a flush per save) were
+# about 40 % of escalation's CPU in the storm (docs/performance.md). A batch reads its cases,
+# clocks and facts with one Core query each, folds its events in memory and writes what changed
+# with one executemany per table and kind, in the consumer's transaction (with the outbox rows
+# and processed-event markers).
+
+
+class _Values(dict[str, Any]):
+    """A row as a dict that `_case` and `_clock` read like a row."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
+@dataclass
+class Facts:
+    """A complaint's facts row held by a batch; the handlers change it in place, as they did the
+    ORM row, and the batch writes the columns that changed."""
+
+    complaint_id: str
+    received_at: datetime | None = None
+    received_event_id: str = ""
+    tenant: str = ""
+    acknowledged_at: datetime | None = None
+
+
+_FACT_COLUMNS = ("received_at", "received_event_id", "tenant", "acknowledged_at")
+
+
+def _comparable(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Row values compared across a write: SQLite gives naive UTC datetimes back, the domain aware ones."""
+    return {k: _aware(v) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+class CaseBatch:
+    """The cases, clocks and facts one consumer batch touches.
+
+    Every `get` builds the case afresh from the row as last saved in this batch (or as read), so a
+    handler sees exactly what it would have read from the table after the events before it, and
+    whatever a handler changed without saving is dropped as a rollback of that event would.
+
+    Cases are read `FOR UPDATE` (in complaint id order: two batches lock in one order), so on
+    PostgreSQL no other transaction changes them before the batch commits; each update is still
+    made over the version that was read, checked by rowcount where the driver reports it for an
+    executemany (SQLite). A mismatch raises StaleCase: the consumer then applies the batch one
+    event at a time, each reading afresh."""
+
+    KEY = "escalation_case_batch"
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._read: set[str] = set()
+        self._rows: dict[str, _Values] = {}  # complaint id -> case row, as last saved here or read
+        self._clocks: dict[str, list[_Values]] = {}  # complaint id -> latest cycle of each clock
+        self._read_versions: dict[str, int] = {}
+        self._stored_clocks: dict[tuple[str, str, int], dict[str, Any]] = {}  # every cycle read
+        # Every cycle saved in the batch, as last saved: a cycle superseded within the batch (an
+        # offer twice) is history to write too.
+        self._saved_clocks: dict[tuple[str, str, int], _Values] = {}
+        self._new: set[str] = set()
+        self._changed: dict[str, None] = {}  # saved or added, in order
+        self._facts: dict[str, Facts | None] = {}
+        self._stored_facts: dict[str, dict[str, Any]] = {}
+        self.outbox: list[dict[str, Any]] = []  # rows the batch's events staged, in their order
+
+    # ---- the batch's life -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, session: Session, complaint_ids: Sequence[str]) -> CaseBatch:
+        if cls.KEY in session.info:
+            raise RuntimeError("a case batch is already open in this session")
+        batch = session.info[cls.KEY] = cls(session)
+        batch.read(complaint_ids)
+        return batch
+
+    @classmethod
+    def current(cls, session: Session) -> CaseBatch | None:
+        return session.info.get(cls.KEY)
+
+    def close(self) -> None:
+        self.session.info.pop(self.KEY, None)
+
+    def read(self, complaint_ids: Sequence[str]) -> None:
+        """Read what is not read yet of these complaints: three queries, whatever their number."""
+        wanted = sorted({cid for cid in complaint_ids if cid and cid not in self._read})
+        if not wanted:
+            return
+        self._read.update(wanted)
+        cases, clocks, facts = CaseRow.__table__, ClockRow.__table__, ComplaintFactsRow.__table__
+        query = core_select(cases).where(cases.c.complaint_id.in_(wanted)).order_by(cases.c.complaint_id)
+        for row in self.session.execute(query.with_for_update()).mappings():
+            self._rows[row["complaint_id"]] = _Values(row)
+            self._read_versions[row["complaint_id"]] = row["version"]
+        latest: dict[str, dict[str, _Values]] = {}
+        for row in self.session.execute(
+            core_select(clocks).where(clocks.c.complaint_id.in_(wanted))
+        ).mappings():
+            values = _Values(row)
+            key = (values.complaint_id, values.name, values.cycle)
+            self._stored_clocks[key] = _comparable(values)
+            mine = latest.setdefault(values.complaint_id, {})
+            held = mine.get(values.name)
+            if held is None or held.cycle < values.cycle:
+                mine[values.name] = values
+        for cid, by_name in latest.items():
+            self._clocks[cid] = _in_clock_order(by_name.values())
+        self._facts.update(dict.fromkeys(wanted))
+        for row in self.session.execute(
+            core_select(facts).where(facts.c.complaint_id.in_(wanted))
+        ).mappings():
+            self._facts[row["complaint_id"]] = Facts(**row)
+            self._stored_facts[row["complaint_id"]] = _comparable(row)
+
+    # ---- what the handlers call -----------------------------------------------------------------
+    def get(self, complaint_id: str) -> Case | None:
+        """The case as a fresh object (as `load_case` gives it), or None."""
+        self.read([complaint_id])
+        row = self._rows.get(complaint_id)
+        if row is None:
+            return None
+        return _case(row, [_clock(c) for c in self._clocks.get(complaint_id, [])])
+
+    def save(self, case: Case) -> None:
+        """Write back a case from `get`: in memory now, to the tables at `flush`."""
+        row = self._rows.get(case.complaint_id)
+        if row is None or row.version != case.version:
+            raise StaleCase(f"case {case.complaint_id} changed since it was read in this batch")
+        case.version += 1
+        self._keep(case, row.opened_by_event)
+
+    def add(self, case: Case, opened_by_event: str = "") -> None:
+        self.read([case.complaint_id])
+        if case.complaint_id in self._rows:
+            raise ValueError(f"complaint {case.complaint_id} has a case already")
+        self._new.add(case.complaint_id)
+        self._keep(case, opened_by_event)
+
+    def facts(self, complaint_id: str) -> Facts | None:
+        self.read([complaint_id])
+        return self._facts.get(complaint_id)
+
+    def facts_for_update(self, complaint_id: str) -> Facts:
+        """The complaint's facts, created (and written at flush) when there are none yet."""
+        facts = self.facts(complaint_id)
+        if facts is None:
+            facts = self._facts[complaint_id] = Facts(complaint_id=complaint_id)
+        return facts
+
+    def tenant(self, complaint_id: str) -> str:
+        """As `stored_tenant`: the tenant ComplaintReceived named, "" when none."""
+        facts = self.facts(complaint_id)
+        return facts.tenant if facts is not None else ""
+
+    def _keep(self, case: Case, opened_by_event: str) -> None:
+        cid = case.complaint_id
+        self._rows[cid] = _Values(
+            complaint_id=cid, opened_by_event=opened_by_event, version=case.version, **_case_values(case)
+        )
+        self._clocks[cid] = _in_clock_order(
+            _Values(complaint_id=cid, name=c.name.value, cycle=c.cycle, **_clock_values(case, c))
+            for c in case.clocks.values()
+        )
+        for clock in self._clocks[cid]:
+            self._saved_clocks[(cid, clock.name, clock.cycle)] = clock
+        self._changed[cid] = None
+
+    # ---- the writes -----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write every change of the batch: one statement per table and kind."""
+        now = utcnow()
+        new_cases, changed_cases, new_clocks, changed_clocks = [], [], [], []
+        for cid in sorted(self._changed):  # one lock order on PostgreSQL
+            row = {**self._rows[cid], "updated_at": now}
+            if cid in self._new:
+                new_cases.append(row)
+            else:
+                del row["opened_by_event"]
+                changed_cases.append({**row, "read_version": self._read_versions[cid]})
+        for key, clock in sorted(self._saved_clocks.items()):
+            stored = self._stored_clocks.get(key)
+            if stored is None:
+                new_clocks.append(dict(clock))
+            elif _comparable(clock) != stored:
+                changed_clocks.append(dict(clock))
+        session = self.session
+        if new_cases:
+            session.execute(insert(CaseRow.__table__), new_cases)
+        if changed_cases:
+            updated = _update_many(
+                session, CaseRow.__table__, ("complaint_id",), changed_cases, version_key="read_version"
+            )
+            if updated is not None and updated != len(changed_cases):
+                raise StaleCase("a case of the batch changed concurrently")
+        if new_clocks:
+            session.execute(insert(ClockRow.__table__), new_clocks)
+        if changed_clocks:
+            _update_many(session, ClockRow.__table__, ("complaint_id", "name", "cycle"), changed_clocks)
+        self._flush_facts()
+
+    def _flush_facts(self) -> None:
+        new: list[dict[str, Any]] = []
+        changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the columns that changed
+        for cid, facts in sorted(self._facts.items()):
+            if facts is None:
+                continue
+            values = {name: getattr(facts, name) for name in _FACT_COLUMNS}
+            stored = self._stored_facts.get(cid)
+            if stored is None:
+                new.append({"complaint_id": cid, **values})
+                continue
+            now = _comparable(values)
+            columns = tuple(name for name in _FACT_COLUMNS if now[name] != stored[name])
+            if columns:  # only those: as the ORM wrote, so a racing writer of another column keeps it
+                changed.setdefault(columns, []).append(
+                    {"complaint_id": cid, **{name: values[name] for name in columns}}
+                )
+        if new:
+            self.session.execute(insert(ComplaintFactsRow.__table__), new)
+        for rows in changed.values():
+            _update_many(self.session, ComplaintFactsRow.__table__, ("complaint_id",), rows)
+
+
+def _in_clock_order(clocks: Iterable[_Values]) -> list[_Values]:
+    order = {name.value: i for i, name in enumerate(ClockName)}
+    return sorted(clocks, key=lambda c: order[c.name])
+
+
+def _update_many(
+    session: Session,
+    table: Any,
+    keys: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    version_key: str = "",
+) -> int | None:
+    """UPDATE ... WHERE key = :key [AND version = :version_key] for every row (executemany; all
+    rows carry the same columns). Rows matched, or None where the driver cannot tell for an
+    executemany (psycopg2)."""
+    # Bound names differ from column names: SQLAlchemy reserves those for its own SET parameters.
+    skip = {*keys, version_key}
+    values = {name: bindparam(f"v_{name}") for name in rows[0] if name not in skip}
+    where = [table.c[key] == bindparam(f"k_{key}") for key in keys]
+    if version_key:
+        where.append(table.c.version == bindparam("k_version"))
+    params = [
+        {
+            ("k_version" if k == version_key else f"k_{k}" if k in keys else f"v_{k}"): v
+            for k, v in row.items()
+        }
+        for row in rows
+    ]
+    result = session.execute(update(table).where(*where).values(values), params)
+    return result.rowcount if session.get_bind().dialect.supports_sane_multi_rowcount else None  # type: ignore[attr-defined]

@@ -39,11 +39,9 @@ log = logging.getLogger(__name__)
 
 def lifecycle_handlers(handlers: EscalationHandlers) -> dict[str, Handler]:
     """The lifecycle events escalation's consumer applies, by name."""
+    # One Batched object for every case event: consecutive ones of any of these types are one run.
     return {
-        "ComplaintReceived": handlers.on_received,
-        "ComplaintRouted": handlers.on_routed,
-        "NotificationSent": handlers.on_notification_sent,
-        "CustomerFollowedUp": handlers.on_followed_up,
+        **dict.fromkeys(handlers.HANDLED, handlers.batched),
         "ComplaintRated": satisfaction.on_rated,  # CSAT for GetCompliance (adapters/satisfaction.py)
     }
 
