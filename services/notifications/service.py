@@ -369,6 +369,8 @@ class Planner:
             created_at=now,
             updated_at=now,
         )
+        if p.channel == Channel.EMAIL and p.audience is Audience.CUSTOMER:
+            row.payload = smtp_adapter.thread_payload(msg)  # the customer's Message-ID, if they mailed
         if p.template is Template.EVENT:
             row.payload = json.dumps(
                 {
@@ -716,6 +718,8 @@ class Dispatcher:
                 recipient=row.recipient,
                 notification_id=row.notification_id,
                 reference=row.reference,
+                complaint_id=row.complaint_id,
+                in_reply_to=smtp_adapter.in_reply_to(row.payload),
             )
             self.senders.email(message, before_data=self._handing_over([row]))
         elif row.channel == Channel.WEBHOOK:

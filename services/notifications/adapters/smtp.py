@@ -8,6 +8,12 @@ The Message-ID is derived from the delivery key, so if an ambiguous failure (a t
 server took the data) leads to a retry, mail systems and clients see the same message twice and
 can drop the copy.
 
+Threading (docs/channels.md): every mail about a complaint carries `References` with the
+complaint's thread id `<haq-case-{complaint id}@our domain>`, preceded by the customer's own
+Message-ID when the complaint came by email (then also `In-Reply-To` it, and `Auto-Submitted:
+auto-replied`, RFC 3834); the subject carries the `[HQ-…]` reference when the template did not
+put it there. Intake's email channel threads a reply by any of these ids or the reference.
+
 Every message goes to exactly one recipient: a recipient with `,` `;` CR, LF or NUL, or more than
 one address, is refused before anything is sent (intake refuses such addresses too; this is the
 second line).
@@ -16,6 +22,7 @@ second line).
 from __future__ import annotations
 
 import email.policy
+import json
 import re
 import smtplib
 import threading
@@ -56,6 +63,29 @@ def sender_domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "haq.local"
 
 
+MAX_THREAD_ID = 250  # a customer Message-ID longer than this is not echoed back
+_THREAD_ID = re.compile(r"[^<>\s\x00-\x1f\x7f]{1,250}")
+
+
+def thread_payload(msg: object) -> str:
+    """What a customer email planned for this event needs to thread under the customer's mail
+    (JSON for DeliveryRow.payload), or "": the Message-ID intake recorded in the complaint's
+    metadata when the complaint came by email (ComplaintReceived only)."""
+    complaint = getattr(msg, "complaint", None)
+    message_id = str(complaint.metadata.get("email_message_id", "")) if complaint is not None else ""
+    if not _THREAD_ID.fullmatch(message_id):
+        return ""
+    return json.dumps({"in_reply_to": message_id})
+
+
+def in_reply_to(payload: str) -> str:
+    """The customer's Message-ID a delivery answers, from thread_payload's JSON, or ""."""
+    if not payload.startswith('{"in_reply_to"'):
+        return ""
+    value = str(json.loads(payload).get("in_reply_to", ""))
+    return value if _THREAD_ID.fullmatch(value) else ""
+
+
 def build_message(
     rendered: RenderedMessage,
     *,
@@ -63,14 +93,30 @@ def build_message(
     recipient: str,
     notification_id: str,
     reference: str = "",
+    complaint_id: str = "",
+    in_reply_to: str = "",
 ) -> EmailMessage:
+    """complaint_id: the thread every mail about the complaint joins; in_reply_to: the customer's
+    Message-ID this mail answers (an acknowledgement of their email)."""
+    domain = sender_domain(sender)
     msg = EmailMessage(policy=email.policy.SMTP)  # CRLF line ends, RFC 2047 headers in UTF-8
     msg["From"] = sender
     msg["To"] = check_recipient(recipient)
-    msg["Subject"] = rendered.subject
+    subject = rendered.subject
+    if reference and reference.upper() not in subject.upper():
+        subject = f"{subject} [{reference}]"
+    msg["Subject"] = subject
     msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = f"<{notification_id}@{sender_domain(sender)}>"
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer it
+    msg["Message-ID"] = f"<{notification_id}@{domain}>"
+    references = [f"<{in_reply_to}>"] if _THREAD_ID.fullmatch(in_reply_to) else []
+    if references:
+        msg["In-Reply-To"] = references[0]
+    if complaint_id and _THREAD_ID.fullmatch(complaint_id):
+        references.append(f"<haq-case-{complaint_id}@{domain}>")
+    if references:
+        msg["References"] = " ".join(references)
+    # RFC 3834: auto-responders must not answer either; an answer to the customer's mail says so.
+    msg["Auto-Submitted"] = "auto-replied" if msg["In-Reply-To"] else "auto-generated"
     if reference:
         msg["X-Haq-Reference"] = reference  # lets a reply be matched to its complaint
     msg.set_content(rendered.text, charset="utf-8")
