@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -128,12 +129,21 @@ def broker_ceilings(bootstrap: str, records: int) -> dict[str, float]:
 
 # ---- the platform -----------------------------------------------------------------------------
 class Platform:
-    """The broker, the SMTP sink and the four services, each as its own process, auth on."""
+    """The broker, the SMTP sink and `workers` processes of each of the four services, auth on.
+    `database_urls` (e.g. {"intake_database_url": ...}) puts the services on PostgreSQL; SQLite
+    (the default) serves one process per service only."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, workers: int = 1, database_urls: dict[str, str] | None = None):
         self.data = data
         self.broker = LocalBroker(log_file=data / "tansu.log").start()
-        self.settings = make_settings(data, self.broker.bootstrap, auth_secret=uuid.uuid4().hex * 2)
+        urls = database_urls or {}
+        secret = uuid.uuid4().hex * 2
+        self.settings = make_settings(data, self.broker.bootstrap, auth_secret=secret, **urls)
+        # Every further worker: the same broker, databases, SMTP sink and secret; its own ports.
+        sets = [self.settings] + [
+            make_settings(data, self.broker.bootstrap, auth_secret=secret, smtp_port=self.settings.smtp_port, **urls)
+            for _ in range(workers - 1)
+        ]  # fmt: skip
         topics.ensure_topics(self.settings)
         env = settings_env(self.settings)
         self.sink = subprocess.Popen(
@@ -141,21 +151,34 @@ class Platform:
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(data / "smtp.log", "ab"),  # noqa: SIM115
         )  # fmt: skip
         wait_for_port(self.settings.smtp_host, self.settings.smtp_port)
-        self.services = {name: ServiceProcess(name, self.settings, data) for name in SERVICES}
-        for svc in self.services.values():
-            svc.start(wait=False)
-        for name, svc in self.services.items():
-            wait_serving(self.settings.grpc_target(name), timeout=120, proc=svc.proc, log=svc.log_path)
+        self.processes: list[tuple[str, ServiceProcess]] = []
+        # One set at a time, so each joins its consumer groups once (as the scale-out test does).
+        for n, settings in enumerate(sets, start=1):
+            log_dir = data / f"worker{n}"
+            log_dir.mkdir(exist_ok=True)
+            batch = [
+                (f"{name}-{n}" if workers > 1 else name, ServiceProcess(name, settings, log_dir))
+                for name in SERVICES
+            ]
+            for _label, svc in batch:
+                svc.start(wait=False)
+            for _label, svc in batch:
+                wait_serving(svc.settings.grpc_target(svc.name), timeout=150, proc=svc.proc, log=svc.log_path)
+            self.processes += batch
         self.token = mint_token(self.settings.auth_secret, "bench", self.settings.tenant, ["integration"])
 
     def cpu(self) -> dict[str, float]:
-        out = {name: cpu_seconds(svc.proc.pid) for name, svc in self.services.items() if svc.proc}
+        """CPU seconds so far per service (summed over its workers), the sink and the broker."""
+        out = dict.fromkeys(SERVICES, 0.0)
+        for _label, svc in self.processes:
+            if svc.proc:
+                out[svc.name] += cpu_seconds(svc.proc.pid)
         out["smtp sink"] = cpu_seconds(self.sink.pid)
         out["broker"] = cpu_seconds(self.broker.proc.pid) if self.broker.proc else 0.0
         return out
 
     def stop(self) -> None:
-        for svc in self.services.values():
+        for _label, svc in self.processes:
             svc.stop()
         self.sink.terminate()
         self.sink.wait(10)
@@ -310,12 +333,12 @@ def start_profilers(platform: Platform, folder: str) -> list[subprocess.Popen[by
                 "--pid",
                 str(svc.proc.pid),
                 "--output",
-                str(Path(folder) / f"{name}.txt"),
+                str(Path(folder) / f"{label}.txt"),
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for name, svc in platform.services.items()
+        for label, svc in platform.processes
         if svc.proc is not None
     ]
 
@@ -325,6 +348,60 @@ def wait_done(progress: Progress, ids: set[str], deadline_s: float) -> float:
     while progress.done(ids) < len(ids) and time.perf_counter() - started < deadline_s:
         time.sleep(0.1)
     return time.perf_counter()
+
+
+@dataclass(frozen=True)
+class StormResult:
+    accepted: int
+    accept_s: float
+    done: int
+    seconds: float
+    events_per_complaint: float
+    duplicate_acks: int
+    cpu_ms: dict[str, float]  # per complaint done, per process kind
+
+    @property
+    def accepts_per_s(self) -> float:
+        return self.accepted / self.accept_s if self.accept_s else 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    @property
+    def services_cpu_ms(self) -> float:
+        return sum(ms for name, ms in self.cpu_ms.items() if name in SERVICES)
+
+
+def storm(
+    platform: Platform, watcher: Watcher, count: int, after: Callable[[], None] = lambda: None
+) -> StormResult:
+    """Offer `count` complaints as fast as intake accepts them; wait until each is owned, clocked
+    and acknowledged (or the deadline); `after` runs once they are (e.g. stop the profilers)."""
+    cpu_before = platform.cpu()
+    events_before = watcher.progress.events
+    sent, accept_s = asyncio.run(
+        submit_all(platform.settings.grpc_target("intake"), platform.token, count, None)
+    )
+    ids = set(sent)
+    start = min(sent.values()) if sent else time.perf_counter()
+    finished = wait_done(watcher.progress, ids, DEADLINE_S)
+    cpu_after = platform.cpu()
+    after()
+    done = watcher.progress.done(ids)
+    with watcher.progress.lock:
+        duplicate_acks = sum(1 for i in ids if len(watcher.progress.acknowledged.get(i, ())) > 1)
+    events = watcher.progress.events - events_before
+    cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / max(1, done) for name in cpu_after}
+    return StormResult(
+        len(sent), accept_s, done, finished - start, events / max(1, len(ids)), duplicate_acks, cpu_ms
+    )
+
+
+def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
+    for proc in profilers:
+        proc.send_signal(2)  # py-spy writes its file on SIGINT
+        proc.wait(60)
 
 
 def run() -> None:
@@ -341,40 +418,20 @@ def run() -> None:
                 return
             watcher = Watcher(platform.broker.bootstrap)
             watcher.start()
-            target = platform.settings.grpc_target("intake")
 
             # The storm: offered as fast as intake accepts.
             profilers = start_profilers(platform, os.environ.get("HAQ_STORM_PROFILE", ""))
-            cpu_before = platform.cpu()
-            events_before = watcher.progress.events
-            sent, accept_s = asyncio.run(submit_all(target, platform.token, COMPLAINTS, None))
-            ids = set(sent)
-            start = min(sent.values()) if sent else time.perf_counter()
-            finished = wait_done(watcher.progress, ids, DEADLINE_S)
-            cpu_after = platform.cpu()
-            for proc in profilers:
-                proc.send_signal(2)  # py-spy writes its file on SIGINT
-                proc.wait(60)
-            done = watcher.progress.done(ids)
-            storm_s = finished - start
-            with watcher.progress.lock:
-                duplicate_acks = sum(1 for i in ids if len(watcher.progress.acknowledged.get(i, ())) > 1)
-            events = watcher.progress.events - events_before
-            accepts = len(sent) / accept_s if accept_s else 0
+            result = storm(platform, watcher, COMPLAINTS, after=lambda: stop_profilers(profilers))
             print(f"   intake durable accepts (gRPC, {CONCURRENCY} in flight, during the storm): "
-                  f"{accepts:,.0f}/s ({len(sent):,} in {accept_s:.1f} s)")  # fmt: skip
-            print(f"   storm: {done:,} of {COMPLAINTS:,} owned + clocked + acknowledged in {storm_s:.1f} s "
-                  f"= {done / storm_s:,.1f} complaints/s sustained; {events / max(1, len(ids)):.1f} lifecycle "
-                  f"events per complaint; {duplicate_acks} complaints acknowledged twice")  # fmt: skip
-            total_ms = 0.0
-            row = []
-            for name in cpu_after:
-                ms = (cpu_after[name] - cpu_before[name]) * 1000 / max(1, done)
-                total_ms += ms if name in SERVICES else 0.0
-                row.append(f"{name} {ms:.1f}")
-            print(f"   CPU-ms per complaint: {', '.join(row)}; services total {total_ms:.1f}")
-            print(f"   ratios: storm / bare hop ceiling {done / storm_s / ceilings['hop']:.4f}; "
-                  f"intake accepts / produce ceiling {accepts / ceilings['produce']:.4f}")  # fmt: skip
+                  f"{result.accepts_per_s:,.0f}/s ({result.accepted:,} in {result.accept_s:.1f} s)")  # fmt: skip
+            print(f"   storm: {result.done:,} of {COMPLAINTS:,} owned + clocked + acknowledged in {result.seconds:.1f} s "
+                  f"= {result.rate:,.1f} complaints/s sustained; {result.events_per_complaint:.1f} lifecycle "
+                  f"events per complaint; {result.duplicate_acks} complaints acknowledged twice")  # fmt: skip
+            row = [f"{name} {ms:.1f}" for name, ms in result.cpu_ms.items()]
+            print(f"   CPU-ms per complaint: {', '.join(row)}; services total {result.services_cpu_ms:.1f}")
+            print(f"   ratios: storm / bare hop ceiling {result.rate / ceilings['hop']:.4f}; "
+                  f"intake accepts / produce ceiling {result.accepts_per_s / ceilings['produce']:.4f}")  # fmt: skip
+            target = platform.settings.grpc_target("intake")
 
             # Latency at a paced offered rate, once the storm has drained.
             paced_count = int(PACED_RATE * PACED_SECONDS)
