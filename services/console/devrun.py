@@ -76,6 +76,7 @@ from tenacity import stop_after_delay
 from services.common import topics
 from services.common.broker import broker_command
 from services.common.settings import SERVICES, Settings, get_settings
+from services.intake.settings import MailSettings
 
 from .dashboard.settings import DashboardSettings
 from .smtp_sink import mail_dir
@@ -122,6 +123,8 @@ def child_env(settings: Settings) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     # Children run with cwd=REPO; pin the data dir so a relative one means the same folder.
     env["HAQ_DATA_DIR"] = str(settings.data_dir.resolve())
+    # Intake's email channel: mail to care@haq.local on the SMTP listener becomes a complaint.
+    env.setdefault("HAQ_MAIL_SMTP_ENABLED", "1")
     if settings.auth_secret:
         env["HAQ_AUTH_SECRET"] = settings.auth_secret
         ops = tokens_dir(settings) / f"{DASHBOARD_LOGIN}.token"
@@ -160,6 +163,9 @@ def ports_in_use(settings: Settings, dashboard: DashboardSettings | None = None)
     """What would collide with a listener that is already there (another `make run`?)."""
     dashboard = dashboard or DashboardSettings()
     wanted = [("broker", *broker_address(settings)), ("SMTP sink", settings.smtp_host, settings.smtp_port)]
+    mail = MailSettings()
+    if mail.smtp_enabled or "HAQ_MAIL_SMTP_ENABLED" not in os.environ:
+        wanted.append(("intake SMTP", mail.smtp_host, mail.smtp_port))
     for svc in SERVICES:
         wanted.append((f"{svc} gRPC", settings.grpc_host, settings.grpc_port(svc)))
         wanted.append((f"{svc} HTTP", settings.http_host, settings.http_port(svc)))
@@ -211,6 +217,7 @@ def banner(settings: Settings, dashboard: DashboardSettings | None = None) -> li
         lines.append(f"  {svc:<14} gRPC {settings.grpc_target(svc)}  metrics {http}/metrics{extra}")
     lines += [
         f"  SMTP sink      {settings.smtp_host}:{settings.smtp_port}  mail saved in {mail_dir(settings)}",
+        *mail_lines(),
         f"  data           {settings.data_dir.resolve()}  (SQLite; cleared at start unless --keep-data / HAQ_KEEP_DATA=1)",
         *token_lines(settings, dashboard),
         "Try it from another shell (haq finds the developer token by itself):",
@@ -230,6 +237,19 @@ def banner(settings: Settings, dashboard: DashboardSettings | None = None) -> li
         "Ctrl-C stops everything.",
     ]
     return lines
+
+
+def mail_lines() -> list[str]:
+    """The email channel's listener, as child_env turns it on (unless HAQ_MAIL_SMTP_ENABLED says no)."""
+    mail = MailSettings()
+    if not (mail.smtp_enabled or "HAQ_MAIL_SMTP_ENABLED" not in os.environ):
+        return []
+    to = next(iter(mail.address_sectors()), "care@haq.local")
+    return [
+        f"  email in       {mail.smtp_host}:{mail.smtp_port}  mail to {to} becomes a complaint (docs/channels.md)",
+        f"                 swaks --server {mail.smtp_host}:{mail.smtp_port} --to {to} --from sara@example.com"
+        " --header 'Subject: Late delivery' --body 'My parcel never came.'",
+    ]
 
 
 class LockedPrinter(Printer):
