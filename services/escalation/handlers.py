@@ -62,6 +62,7 @@ from .domain import (
     open_case,
     policy_for,
     record_receipt,
+    rerouted,
     stop_clock,
     tick,
     utc,
@@ -268,13 +269,27 @@ class EscalationHandlers:
         cid = routed.complaint_id or envelope.subject
         existing = self._load(session, cid)
         if existing is not None:
-            changed = offer(
+            # Routing decided again (a triage correction): new priority, SLA policy and team first.
+            new_policy = routed.reassignment and routed.sla_policy
+            sla = policy_for(routed.sla_policy, self.policies) if new_policy else None
+            moved = rerouted(
+                existing,
+                routed.team,
+                routed.owner,
+                priority_from_pb(routed.priority),
+                sla,
+                routed.reason,
+                self.clock.now(),
+                self.binder.calendars.for_team(routed.team),
+            )
+            changed = moved.offer and offer(
                 existing,
                 routed.owner,
                 duty_lead=routed.owner_is_duty_lead,
                 now=self.clock.now(),
                 reason=routed.reason or routed.explanation,
             )
+            changed = changed or moved.changed
             if changed:
                 self._save(session, existing)
                 _publish(session, existing, envelope.id)

@@ -49,6 +49,7 @@ from .policy import (
     policy_for,
     with_warn_share,
 )
+from .reclassification import Rerouted, reclassify, rerouted
 from .resolution import (
     DEFLECTING_CODES,
     DEFLECTING_PHRASES,
@@ -113,6 +114,7 @@ __all__ = [
     "ROUND_THE_CLOCK",
     "Reopened",
     "RerouteRequested",
+    "Rerouted",
     "Resolved",
     "Roster",
     "SlaClock",
@@ -143,8 +145,10 @@ __all__ = [
     "offer",
     "open_case",
     "policy_for",
+    "reclassify",
     "record_receipt",
     "reopen",
+    "rerouted",
     "request_info",
     "request_transfer",
     "resolve",
