@@ -194,3 +194,20 @@ def test_build_script_rejects_bad_source_lines():
         module.build([good, good])
     with pytest.raises(module.SourceError, match="too long"):
         module.build([good.replace("Body text.", "x" * 2001)])
+
+
+def test_data_card_counts_match_the_corpus(records):
+    """The data card's headline figures are rebuilt by hand; this keeps them honest."""
+    card = (DATA / "DATA_CARD.md").read_text(encoding="utf-8")
+    total = re.search(r"Total \*\*(\d+) items\*\* in (\d+) groups", card)
+    assert total, "the data card states the total"
+    assert int(total.group(1)) == len(records)
+    assert int(total.group(2)) == len({r["group"] for r in records})
+    for label in LABELS:
+        row = re.search(rf"^\| {label} \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|", card, re.M)
+        assert row, label
+        cells = [
+            sum(1 for r in records if r["labels"][label] and (r["language"], r["split"]) == cell)
+            for cell in (("fa", "train"), ("fa", "heldout"), ("en", "train"), ("en", "heldout"))
+        ]
+        assert [int(v) for v in row.groups()] == [*cells, sum(cells)], label
