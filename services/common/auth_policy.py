@@ -58,6 +58,8 @@ POLICY: dict[str, frozenset[str]] = {
     ),
     # ApplyRuleSet, RollbackRuleSet, UpsertAgent: admin only (the default).
     **_grant("RoutingAdmin", ("SetPresence",), ACTORS),
+    **_grant("RoutingAdmin", ("CorrectTriage",), ACTORS),  # of their teams' complaints
+    **_grant("RoutingAdmin", ("ListCorrections",), READERS),
     **_grant("RoutingAdmin", ("SetCapacity",), ("team_lead",)),
     **_grant("SlaService", ("GetClocks", "ListAtRisk", "ListBreached", "GetCompliance"), READERS),
     **_grant(

@@ -1,4 +1,5 @@
-"""`haq case ...`: agent actions and SLA queries, over escalation's CaseService and SlaService.
+"""`haq case ...`: agent actions and SLA queries, over escalation's CaseService and SlaService;
+triage corrections (`mark`, `clear`, `corrections`) over routing's RoutingAdmin.
 
 A complaint is named by its id or its reference (HQ-...; looked up through intake). Exit codes as
 for every `haq` command (services/console/grpc_cli.py): 2 refused input (the field named), 3 not
@@ -21,6 +22,8 @@ from services.common.pb.haq.v1 import (
     escalation_pb2_grpc,
     intake_pb2,
     intake_pb2_grpc,
+    routing_pb2,
+    routing_pb2_grpc,
 )
 from services.console.grpc_cli import EXIT_INVALID, fail, service_stub
 
@@ -447,3 +450,101 @@ def compliance_cmd(
         for r in resp.rows
     ]
     _print(resp, json_, "\n".join(["compliance", *lines]) if lines else "no finished clocks yet")
+
+
+# --- triage corrections (routing's CorrectTriage and ListCorrections) ---------------------------
+
+Signal = Annotated[str, typer.Argument(help="safety, safeguarding, privacy, fraud_abuse or urgent")]
+RoutingTarget = Annotated[
+    str | None, typer.Option("--routing", metavar="HOST:PORT", help="routing's gRPC address")
+]
+
+
+def _priority(value: int) -> str:
+    return complaint_pb2.Priority.Name(value).removeprefix("PRIORITY_").lower()
+
+
+def _correct(
+    complaint: str,
+    signal: str,
+    present: bool,
+    reason: str,
+    request_id: str,
+    as_json: bool,
+    timeout: float,
+    target: str | None,
+) -> None:
+    request = routing_pb2.CorrectTriageRequest(
+        complaint=complaint.strip(), signal=signal, present=present, reason=reason, request_id=request_id
+    )
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, target, timeout) as stub:
+        reply = stub.CorrectTriage(request, timeout=timeout)
+    d = reply.decision
+    where = f"{d.team} at priority {_priority(d.priority)} with SLA policy {d.sla_policy} (rule {d.rule_id})"
+    what = "marked" if present else "cleared"
+    if not reply.changed:
+        text = f"complaint {reply.complaint_id}: {signal} {what}; the decision stands: {where}"
+    elif reply.previous_team != d.team:
+        text = f"complaint {reply.complaint_id}: {signal} {what}; re-routed from {reply.previous_team} to {where}"
+    else:
+        text = f"complaint {reply.complaint_id}: {signal} {what}; now {where}"
+    _print(reply, as_json, text)
+
+
+@app.command("mark")
+def mark_cmd(
+    complaint: Complaint,
+    signal: Signal,
+    reason: Annotated[str, typer.Option("--reason", help="why (required; kept for the corpus)")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    routing: RoutingTarget = None,
+) -> None:
+    """Mark a triage signal such as safety on a complaint: routing decides again at once, and the
+    complaint goes to the team, priority and SLA policy the rules give it with the signal present."""
+    _correct(complaint, signal, True, reason, request_id, json_, timeout, routing)
+
+
+@app.command("clear")
+def clear_cmd(
+    complaint: Complaint,
+    signal: Signal,
+    reason: Annotated[str, typer.Option("--reason", help="why (optional)")] = "",
+    request_id: RequestId = "",
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    routing: RoutingTarget = None,
+) -> None:
+    """Clear a triage signal the model (or a person) set: routing decides again without it."""
+    _correct(complaint, signal, False, reason, request_id, json_, timeout, routing)
+
+
+@app.command("corrections")
+def corrections_cmd(
+    jsonl: Annotated[
+        bool,
+        typer.Option("--jsonl", help="corpus lines (triage/data/corpus.jsonl format), one per complaint"),
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=5000, help="at most this many corrections")
+    ] = 500,
+    json_: Json = False,
+    timeout: Timeout = 10.0,
+    routing: RoutingTarget = None,
+) -> None:
+    """Triage corrections people made, newest first; --jsonl exports them to grow the corpus."""
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
+        resp = stub.ListCorrections(routing_pb2.ListCorrectionsRequest(limit=limit), timeout=timeout)
+    if jsonl:
+        from services.routing.corrections import corpus_records
+
+        for record in corpus_records(list(resp.corrections)):
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        return
+    lines = [f"{len(resp.corrections)} correction(s)"] + [
+        f"  {_when(c.corrected_at)}  {c.complaint_id}  {c.signal:<13} {'marked ' if c.present else 'cleared'} "
+        f"by {c.corrected_by}  (model said {c.model_score:.2f})"
+        for c in resp.corrections
+    ]
+    _print(resp, json_, "\n".join(lines))

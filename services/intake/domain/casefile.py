@@ -40,6 +40,7 @@ CASE_FILE_EVENTS = (
     "Escalated",
     "NotificationSent",
     "NotificationFailed",
+    "TriageCorrected",
 )
 
 
@@ -118,6 +119,10 @@ def summarize(event_name: str, data: dict[str, Any]) -> str:
         return f"Escalated to {_label(data.get('level'))} (step {data.get('step', 0)}): {people}"
     if event_name == "NotificationFailed":
         return f"{_label(data.get('template'))} by {data.get('channel')} failed after {data.get('attempts', 0)} attempt(s)"
+    if event_name == "TriageCorrected":  # the reason is free text: not in the summary
+        what = "marked" if data.get("present") else "cleared"
+        moved = f"; now with {data['team']}" if data.get("team") else ""
+        return f"Triage corrected by {data.get('corrected_by')}: {_label(data.get('signal'))} {what}{moved}"
     return event_name
 
 

@@ -26,6 +26,7 @@ from services.common.auth import current_principal
 from services.common.auth_policy import (
     Forbidden,
     Hidden,
+    can_see,
     check_visible,
     may_act_as,
     may_manage_rule_sets,
@@ -38,6 +39,8 @@ from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
 from ..adapters import db
 from ..adapters.files import Problem, RuleSetInvalid
 from ..admin import Conflict, NotFound, RoutingAdministration
+from ..corrections import NotFound as CorrectionNotFound
+from ..corrections import TriageCorrections, check_request, routed_text
 from ..domain.model import Agent, InvalidData, SignalScore, parse_working_hours
 from ..domain.rules import Trace
 from ..service import priority_value
@@ -399,3 +402,55 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
             tenant_scope(request.tenant, self.default_tenant), agent, changed_by(request.actor)
         )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
+
+    # --- triage corrections --------------------------------------------------------------------
+
+    def _triage(self) -> TriageCorrections:
+        if getattr(self, "_corrections", None) is None:
+            self._corrections = TriageCorrections(self.engine, self.admin.router, self.admin.relay)
+        return self._corrections
+
+    @_errors
+    def CorrectTriage(self, request: routing_pb2.CorrectTriageRequest, context: grpc.ServicerContext):
+        complaint, signal, reason, request_id = check_request(
+            request.complaint, request.signal, request.present, request.reason, request.request_id
+        )
+        triage = self._triage()
+        try:
+            row = triage.find(complaint)
+            principal = current_principal()
+            corrected_by = principal.subject if principal is not None else "unauthenticated"
+            # An agent or lead corrects the complaints of their teams (another's is NOT_FOUND).
+            team = triage.team_for_check(row, request_id, corrected_by)
+            check_visible(row.tenant, team, f"complaint {complaint!r}")
+            done = triage.correct(row.complaint_id, signal, request.present, reason, corrected_by, request_id)
+        except CorrectionNotFound as exc:
+            raise NotFound(str(exc)) from exc
+        return routing_pb2.CorrectTriageResponse(
+            complaint_id=done.complaint_id,
+            decision=decision_pb(done.decision),
+            changed=done.changed,
+            previous_team=done.previous_team,
+        )
+
+    @_errors
+    def ListCorrections(self, request: routing_pb2.ListCorrectionsRequest, context: grpc.ServicerContext):
+        principal = current_principal()
+        tenants = None if principal is None or "service" in principal.roles else [principal.tenant]
+        out = routing_pb2.ListCorrectionsResponse()
+        for row, complaint in self._triage().list(tenants, request.limit):
+            if not (can_see(row.tenant, row.previous_team) or can_see(row.tenant, row.team)):
+                continue
+            item = out.corrections.add(
+                complaint_id=row.complaint_id,
+                signal=row.signal,
+                present=row.present,
+                corrected_by=row.corrected_by,
+                reason=row.reason,
+                model_score=row.model_score,
+                text=routed_text(complaint) if complaint is not None else "",
+                language=complaint.language if complaint is not None else "",
+                sector=complaint.sector if complaint is not None else "",
+            )
+            _ts(item, "corrected_at", row.corrected_at)
+        return out
