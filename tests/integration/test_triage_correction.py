@@ -4,11 +4,15 @@ an ordinary team; a team lead marks it "safety" over real gRPC (CorrectTriage); 
 at once and announces TriageCorrected and a ComplaintRouted reassignment to safety-security at
 critical priority with policy safety-critical, the explanation naming the correction and who made
 it; escalation's case takes the new team, priority and policy; intake's case file shows the
-correction; ListCorrections returns it for the corpus. A repeated request id corrects once; a bad
+correction; ListCorrections (and `haq case corrections --jsonl`) returns it for the corpus, and
+`haq case clear` by a lead of the safety team routes it back. A repeated request id corrects once; a bad
 signal name is INVALID_ARGUMENT naming `signal`; an agent of another team cannot see the complaint."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +34,7 @@ from services.common.pb.haq.v1 import (
 )
 from services.common.settings import Settings
 from services.common.tail import TailedRecord, collect
+from tests.conftest import settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -229,3 +234,31 @@ def test_a_team_lead_marks_safety_and_the_complaint_is_rerouted_at_once(settings
     explained = routing_admin.ExplainComplaint(routing_pb2.ExplainComplaintRequest(complaint=cid), timeout=10)
     assert explained.team == "safety-security"
     assert [s.source for s in explained.signals if s.signal == "safety"] == ["correction"]
+
+    # The same from `haq case`: the corpus export, and a lead of the safety team clearing the mark
+    # (the ordinary team's lead no longer sees the complaint: exit 3, not found).
+    def haq(bearer: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**settings_env(settings), "HAQ_TOKEN": bearer}
+        return subprocess.run(
+            [sys.executable, "-m", "services.console.cli", "case", *args, "--routing", target("routing")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    exported = haq(admin, "corrections", "--jsonl")
+    assert exported.returncode == 0, exported.stderr
+    (record,) = [r for r in map(json.loads, exported.stdout.splitlines()) if r["id"] == f"corr-{cid}"]
+    assert record["labels"]["safety"] == 1 and record["split"] == "train"
+    assert (record["subject"], record["language"]) == ("Charged twice", "en")
+    assert record["body"].startswith("I was charged twice")
+
+    gone = haq(lead, "clear", cid, "safety")
+    assert gone.returncode == 3, gone.stdout + gone.stderr
+    safety_lead = token(settings, "lead-of-safety", ["team_lead"], ("safety-security",))
+    cleared = haq(safety_lead, "clear", cid, "safety", "--reason", "it was a billing complaint after all")
+    assert cleared.returncode == 0, cleared.stderr
+    assert f"safety cleared; re-routed from safety-security to {ordinary_team}" in cleared.stdout
+    decision = routing_admin.GetDecision(routing_pb2.GetDecisionRequest(complaint_id=cid), timeout=5)
+    assert (decision.team, decision.sla_policy) == (ordinary_team, first.sla_policy)
