@@ -73,7 +73,7 @@ class MailIntake:
             log.info("mail ignored, never answered: %s", ignored.reason)
             return MailOutcome("ignored", reason=ignored.reason)
         recipient = self._recipient(msg, recipients)
-        parsed = inbound_mail.read_mail(msg, recipient, self.mail.max_attachment_bytes)
+        parsed = inbound_mail.read_mail(msg, recipient, self.mail.max_attachment_bytes, raw)
         tenant = self.service.default_tenant
         complaint_id = self._thread(parsed, tenant)
         stored = self._store(parsed.attachments)

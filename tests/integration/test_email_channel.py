@@ -17,11 +17,16 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from services.common import topics
 from services.common.broker import free_port
 from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.tail import collect
+from services.intake.domain.inbound_mail import MailRejected
+from services.intake.entrypoints.imap_poller import POISON_ATTEMPTS, ImapPoller
+from services.intake.mail_service import MailOutcome
+from services.intake.settings import MailSettings
 from tests.dovecot import start_dovecot
 
 pytestmark = pytest.mark.integration
@@ -273,3 +278,59 @@ def test_the_imap_poller_reads_a_tls_mailbox_and_files_what_it_stored(
     time.sleep(1.5)  # a few more polls: nothing is taken twice
     assert [ch for _, ch in complaints(settings)] == ["email"]
     assert follow_ups(settings, received.id) == ["Any news?"]
+
+
+class ScriptedIntake:
+    """Stands in for MailIntake to drive the poller's failure paths on the real dovecot: a given
+    subject fails with the given exception, every other mail is taken."""
+
+    def __init__(self, failing_subject: str, error: Exception):
+        self.failing_subject, self.error = failing_subject.encode(), error
+        self.taken: list[bytes] = []
+
+    def accept(self, raw: bytes, envelope_sender, recipients) -> MailOutcome:
+        if b"Subject: " + self.failing_subject in raw:
+            raise self.error
+        self.taken.append(raw)
+        return MailOutcome("complaint", "c-1", "HQ-0000-00")
+
+
+def poller_for(server, intake) -> ImapPoller:
+    settings = MailSettings(
+        imap_host="127.0.0.1", imap_port=server.imaps_port, imap_user=server.user,
+        imap_password=server.password, imap_ca_file=str(server.ca_file),
+    )  # fmt: skip
+    return ImapPoller(intake, settings)
+
+
+def append(server, *mails: EmailMessage) -> None:
+    conn = imap_client(server)
+    for msg in mails:
+        assert conn.append("INBOX", None, None, msg.as_bytes())[0] == "OK"
+    conn.logout()
+
+
+def test_a_message_that_keeps_failing_is_filed_as_refused_and_the_rest_go_on(dovecot):
+    append(dovecot, customer_mail("poison", "x"), customer_mail("fine", "y"))
+    intake = ScriptedIntake("poison", ValueError("a bug this message triggers"))
+    poller = poller_for(dovecot, intake)
+    for _ in range(POISON_ATTEMPTS - 1):
+        with pytest.raises(ValueError):
+            poller.poll_once()
+        assert folder_count(dovecot, "INBOX", "UNSEEN") == 2
+    results = poller.poll_once()
+    assert isinstance(results[0], MailRejected) and results[0].field == "message"
+    assert [r.kind for r in results[1:]] == ["complaint"]
+    assert folder_count(dovecot, "Haq-Refused", "FLAGGED") == 1
+    assert folder_count(dovecot, "Haq-Done", "SEEN") == 1
+    assert folder_count(dovecot, "INBOX") == 0
+
+
+def test_a_database_outage_never_gives_a_message_up(dovecot):
+    append(dovecot, customer_mail("waits", "x"))
+    poller = poller_for(dovecot, ScriptedIntake("waits", OperationalError("INSERT", {}, Exception("locked"))))
+    for _ in range(POISON_ATTEMPTS + 2):
+        with pytest.raises(OperationalError):
+            poller.poll_once()
+    assert folder_count(dovecot, "INBOX", "UNSEEN") == 1
+    assert folder_count(dovecot, "Haq-Refused") == 0

@@ -253,3 +253,25 @@ def _html_mail(html: str) -> EmailMessage:
     msg = mail()
     msg.set_content(html, subtype="html")
     return msg
+
+
+def test_the_idempotency_key_is_the_senders_message_id_or_the_whole_message():
+    sara, other = read(mail()), read(mail(From="mallory@example.org"))
+    assert sara.idempotency_key != other.idempotency_key  # a copied Message-ID is not Sara's mail
+    assert read(mail()).idempotency_key == sara.idempotency_key  # the same mail again
+    raw_a, raw_b = b"From: a@example.com\r\n\r\none", b"From: a@example.com\r\n\r\ntwo"
+    key_a = im.read_mail(BytesParser(policy=policy.default).parsebytes(raw_a), "care@haq.local", CAP, raw_a)
+    key_b = im.read_mail(BytesParser(policy=policy.default).parsebytes(raw_b), "care@haq.local", CAP, raw_b)
+    assert key_a.idempotency_key.startswith("mail-sha256:") and key_a.idempotency_key != key_b.idempotency_key
+
+
+def test_malformed_headers_do_not_stop_the_mail_from_being_read():
+    raw = (
+        b"From: Sara <sara@example.com>\r\nSubject: =?utf-8?B?!!broken?=\r\nMessage-ID: <<<>>>\r\n"
+        b"In-Reply-To: not an id\r\nReturn-Path: <<\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\nHello"
+    )
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    assert im.not_worth_answering(msg, None, OURS, OUR_ADDRESSES) is None
+    got = im.read_mail(msg, "care@haq.local", CAP, raw)
+    assert got.sender_email == "sara@example.com" and got.message_id == "" and got.thread_ids == ()
+    assert "Hello" in got.body

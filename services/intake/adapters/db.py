@@ -12,6 +12,8 @@ from sqlmodel import Field, Session, SQLModel
 
 from services.common.db import utcnow
 
+from .mail_threads import MailThreadRow
+
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
@@ -155,6 +157,7 @@ MODELS = [
     TimelineRow,
     ClockRow,
     NotificationRow,
+    MailThreadRow,  # the email channel's threads (adapters/mail_threads.py)
 ]
 
 
@@ -220,8 +223,3 @@ def _update_many(session: Session, table: Any, keys: tuple[str, ...], rows: list
     where = [table.c[key] == bindparam(f"k_{key}") for key in keys]
     params = [{(f"k_{k}" if k in keys else f"v_{k}"): v for k, v in row.items()} for row in rows]
     session.execute(update(table).where(*where).values(values), params)
-
-
-from .mail_threads import MailThreadRow  # noqa: E402  (it imports this module's tables)
-
-MODELS.append(MailThreadRow)

@@ -16,12 +16,11 @@ import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Field, Session, SQLModel, select
 
 from services.common.db import utcnow
-
-from .db import ComplaintRow, NotificationRow
 
 
 class MailThreadRow(SQLModel, table=True):
@@ -44,6 +43,8 @@ def complaint_for(
 ) -> str | None:
     """The complaint the first known id belongs to: a customer mail we recorded, or one of ours
     (ours: Message-ID -> ("notification", notification id) or ("case", complaint id))."""
+    from .db import ComplaintRow, NotificationRow  # db lists this module's table among its models
+
     for message_id in message_ids:
         row = session.get(MailThreadRow, (tenant, message_id))
         if row is not None:
@@ -60,7 +61,10 @@ def complaint_for(
     return None
 
 
-def complaint_by_reference(session: Session, tenant: str, reference: str) -> ComplaintRow | None:
+def complaint_by_reference(session: Session, tenant: str, reference: str) -> Any:
+    """The tenant's complaint (a ComplaintRow) with this reference, or None."""
+    from .db import ComplaintRow
+
     return session.exec(
         select(ComplaintRow).where(ComplaintRow.reference == reference, ComplaintRow.tenant == tenant)
     ).first()

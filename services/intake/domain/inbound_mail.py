@@ -99,14 +99,11 @@ class Ignored:
 def header(msg: Message, name: str) -> str:
     """One header as text, decoded (RFC 2047), at most MAX_HEADER characters; "" if absent or
     undecodable."""
-    raw = msg.get(name)
-    if raw is None:
-        return ""
     try:
-        value = str(raw)
-    except Exception:  # a malformed encoded word: the header is unusable, not the mail
+        value = msg.get(name)
+        return "" if value is None else str(value)[:MAX_HEADER]
+    except Exception:  # a header the parser cannot make sense of is unusable, not the whole mail
         return ""
-    return value[:MAX_HEADER]
 
 
 def message_ids(value: str) -> list[str]:
@@ -146,18 +143,18 @@ def not_worth_answering(
     if precedence in _BULK_PRECEDENCE:
         return Ignored(f"Precedence: {precedence}")
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
-        if msg.get(name) is not None:
+        if name in msg:
             return Ignored(f"{name} header")
-    if msg.get("List-Id") is not None or msg.get("List-Unsubscribe") is not None:
+    if "List-Id" in msg or "List-Unsubscribe" in msg:
         return Ignored("mailing-list mail (List-Id/List-Unsubscribe)")
-    if msg.get("X-Failed-Recipients") is not None:
+    if "X-Failed-Recipients" in msg:
         return Ignored("bounce (X-Failed-Recipients)")
     content_type = msg.get_content_type()
     if content_type == "multipart/report" or content_type == "message/delivery-status":
         return Ignored(f"delivery or disposition report ({content_type})")
     # SMTP gives the envelope sender; from a mailbox (IMAP) it is the Return-Path the last hop added.
     sender = header(msg, "Return-Path") if envelope_sender is None else envelope_sender
-    if (envelope_sender is not None or msg.get("Return-Path") is not None) and sender.strip() in ("", "<>"):
+    if (envelope_sender is not None or "Return-Path" in msg) and sender.strip() in ("", "<>"):
         return Ignored("null envelope sender (a bounce or notification)")
     from_address = parseaddr(header(msg, "From"))[1].lower()
     if from_address.partition("@")[0] in _DAEMON_LOCALS:
@@ -307,8 +304,10 @@ def _unstorable_free(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", errors="replace").decode("utf-8")
 
 
-def read_mail(msg: Message, recipient: str, max_attachment_bytes: int) -> InboundMail:
-    """The parts of a mail intake uses. Raises MailRejected when it names no usable sender."""
+def read_mail(msg: Message, recipient: str, max_attachment_bytes: int, raw: bytes = b"") -> InboundMail:
+    """The parts of a mail intake uses (raw: the message as received, for a mail without a
+    Message-ID to be recognised when it comes again). Raises MailRejected when it names no
+    usable sender."""
     from_header = header(msg, "From")
     addresses = [a for a in getaddresses([from_header]) if a[1]]
     if len(addresses) != 1:
@@ -339,21 +338,18 @@ def read_mail(msg: Message, recipient: str, max_attachment_bytes: int) -> Inboun
         recipient=recipient,
         attachments=attachments,
         refused_attachments=refused,
-        idempotency_key=mail_idempotency_key(message_id, msg),
+        idempotency_key=mail_idempotency_key(sender, message_id, raw),
     )
 
 
-def mail_idempotency_key(message_id: str, msg: Message) -> str:
+def mail_idempotency_key(sender: str, message_id: str, raw: bytes) -> str:
     """The same mail delivered twice (a sender's retry after a 451, an IMAP re-fetch) is one
-    complaint: keyed by its Message-ID, or, without one, by a digest of its headers and body."""
+    complaint: keyed by sender and Message-ID (a forged copy of someone else's id from another
+    sender is not taken for theirs), or, without an id, by a digest of the whole message."""
     if message_id:
-        return "mail:" + hashlib.sha256(message_id.encode("utf-8")).hexdigest()
-    digest = hashlib.sha256()
-    for name in ("From", "Date", "Subject"):
-        digest.update(header(msg, name).encode("utf-8", errors="replace") + b"\x1f")
-    payload = msg.as_bytes() if hasattr(msg, "as_bytes") else b""
-    digest.update(payload[:1_000_000])
-    return "mail-sha256:" + digest.hexdigest()
+        key = f"{sender}\x1f{message_id}".encode()
+        return "mail:" + hashlib.sha256(key).hexdigest()
+    return "mail-sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def attachment_lines(mail: InboundMail, stored: list[tuple[Attachment, str]]) -> list[str]:

@@ -7,7 +7,9 @@ marked \\Seen, and moved to the done folder, only after MailIntake has committed
 one intake refuses for good goes to the refused folder (or stays \\Seen and \\Flagged). When
 storing fails for another reason, the message stays UNSEEN and the poll stops: the next poll
 takes it again, and its Message-ID makes that retry no duplicate. Auto-replies, bounces and our
-own mail are filed as done, never answered.
+own mail are filed as done, never answered. A message that fails for any other reason
+(not the database, not the network) POISON_ATTEMPTS polls in a row is filed as refused, so one
+message no code path can handle never holds up the mailbox.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import re
 import ssl
 import threading
 
+from sqlalchemy.exc import DBAPIError
+
 from ..domain.inbound_mail import MailRejected
 from ..mail_service import MailIntake, MailOutcome
 from ..settings import MailSettings
@@ -26,6 +30,12 @@ log = logging.getLogger(__name__)
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d{1,12})")
 _UID = re.compile(rb"^\d{1,20}$")
+POISON_ATTEMPTS = 3
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The database or the network: worth waiting for, never a reason to give a message up."""
+    return isinstance(exc, DBAPIError | OSError | imaplib.IMAP4.abort | TimeoutError)
 
 
 class ImapError(RuntimeError):
@@ -51,6 +61,7 @@ class ImapPoller:
         self.intake = intake
         self.settings = settings
         self._stop = threading.Event()
+        self._failures: dict[str, int] = {}  # UID -> failed attempts in a row (poison messages)
         self._thread: threading.Thread | None = None
 
     # -- connection ---------------------------------------------------------------------------
@@ -113,12 +124,29 @@ class ImapPoller:
             raw = next((part[1] for part in fetched if isinstance(part, tuple)), None)
             if not isinstance(raw, bytes):
                 raise ImapError(f"FETCH {uid}: no message body")
-            outcome = self.intake.accept(raw, None, [])
+            outcome = self._accept(uid, raw)
         except MailRejected as exc:
             log.info("mailbox message refused: %s", exc.field)
             self._file(conn, uid, self.settings.imap_refused_folder, flags="(\\Seen \\Flagged)")
             return exc
         self._file(conn, uid, self.settings.imap_done_folder, flags="(\\Seen)")
+        return outcome
+
+    def _accept(self, uid: str, raw: bytes) -> MailOutcome:
+        try:
+            outcome = self.intake.accept(raw, None, [])
+        except MailRejected:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the poll stops; the message stays unseen for the next one
+            tries = self._failures[uid] = self._failures.get(uid, 0) + 1
+            if tries < POISON_ATTEMPTS:
+                raise
+            log.exception("mailbox message %s failed %d times; filed as refused", uid, tries)
+            self._failures.pop(uid, None)
+            raise MailRejected("message", f"could not be handled ({type(exc).__name__})") from exc
+        self._failures.pop(uid, None)
         return outcome
 
     def _file(self, conn: imaplib.IMAP4, uid: str, folder: str, flags: str) -> None:
