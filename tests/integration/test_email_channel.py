@@ -17,15 +17,22 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
+from sqlalchemy import text as text_sql
 from sqlalchemy.exc import OperationalError
 
 from services.common import topics
 from services.common.broker import free_port
+from services.common.db import make_engine
+from services.common.migrations import migrate
 from services.common.pb.haq.v1 import complaint_pb2 as c
+from services.common.settings import Settings
 from services.common.tail import collect
+from services.intake.adapters.mail_threads import MailThreadRow
 from services.intake.domain.inbound_mail import MailRejected
 from services.intake.entrypoints.imap_poller import POISON_ATTEMPTS, ImapPoller
-from services.intake.mail_service import MailOutcome
+from services.intake.entrypoints.smtp_in import SmtpListener
+from services.intake.mail_service import MailIntake, MailOutcome
+from services.intake.service import IntakeService
 from services.intake.settings import MailSettings
 from tests.dovecot import start_dovecot
 
@@ -334,3 +341,31 @@ def test_a_database_outage_never_gives_a_message_up(dovecot):
             poller.poll_once()
     assert folder_count(dovecot, "INBOX", "UNSEEN") == 1
     assert folder_count(dovecot, "Haq-Refused") == 0
+
+
+def test_a_mail_that_cannot_be_stored_gets_451_and_its_retry_makes_one_complaint(tmp_path):
+    """The real listener and intake service on a real SQLite database whose mail_threads table
+    has gone: the transaction fails, the sender is told to retry (451), nothing half-stored; once
+    the table is back, the same mail is one complaint."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+    migrate(engine, "intake")
+    service = IntakeService(engine, "default")
+    intake = MailIntake(service, Settings(data_dir=tmp_path), MailSettings())
+    port = free_port()
+    listener = SmtpListener(intake, "127.0.0.1", port, 1_000_000)
+    listener.start()
+    try:
+        MailThreadRow.__table__.drop(engine)
+        mail = customer_mail("Broken kettle", "It stopped working after a day.")
+        code, text = send(port, mail)
+        assert code == 451, text
+        with engine.connect() as conn:
+            assert conn.execute(text_sql("SELECT count(*) FROM complaints")).scalar_one() == 0
+        MailThreadRow.__table__.create(engine)
+        assert send(port, mail)[0] == 250
+        assert send(port, mail)[0] == 250  # and once more: still the one complaint
+        with engine.connect() as conn:
+            assert conn.execute(text_sql("SELECT count(*) FROM complaints")).scalar_one() == 1
+            assert conn.execute(text_sql("SELECT count(*) FROM mail_threads")).scalar_one() == 1
+    finally:
+        listener.stop()
