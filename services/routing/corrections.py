@@ -264,8 +264,12 @@ class TriageCorrections:
         c = dataclasses.replace(c, corrected_at=now)
         holding = db.get_holding(session, cid)
         tenant = holding.tenant if holding else self.router.directory_tenant(session, row.tenant)
-        # Locks before the read that decides (as routing's consumer does): the agents' rows.
+        # Locks before the read that decides (as routing's consumer does): the agents' rows; then
+        # the decision and the holding read again, as a concurrent correction or reroute left them.
         directory, loads = db.load_directory(session, tenant, lock=True)
+        session.refresh(row)
+        if holding is not None:
+            session.refresh(holding)
         rule_set = self.router.rule_sets.active(session)
         stored = input_from_json(row.input_json or {"complaint_id": cid})
         earlier = corrections_db.for_complaint(session, cid)

@@ -68,8 +68,14 @@ def events_of(records: list[TailedRecord], cid: str, type_name: str) -> list[Any
     ]
 
 
-def test_a_team_lead_marks_safety_and_the_complaint_is_rerouted_at_once(settings: Settings, start_service):
-    for name in ("routing", "escalation", "intake"):
+@pytest.mark.parametrize("routing_db", ["sqlite", "postgresql"])
+def test_a_team_lead_marks_safety_and_the_complaint_is_rerouted_at_once(
+    settings: Settings, start_service, routing_db: str, request: pytest.FixtureRequest
+):
+    # Routing's unit of work (locks, JSON input, outbox) on both databases it runs on.
+    url = request.getfixturevalue("postgres_db_url") if routing_db == "postgresql" else ""
+    start_service("routing", HAQ_AUTH_SECRET=SECRET, HAQ_ROUTING_DATABASE_URL=url)
+    for name in ("escalation", "intake"):
         start_service(name, HAQ_AUTH_SECRET=SECRET)
     target = settings.grpc_target
     admin = token(settings, "ops-admin", ["admin"])
