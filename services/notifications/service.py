@@ -34,7 +34,7 @@ from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.common import topics
+from services.common import portal_links, topics
 from services.common.codec import Envelope, new_event
 from services.common.db import as_utc, utcnow
 from services.common.handler import Batched
@@ -103,6 +103,8 @@ HANDLED_EVENTS = (
     "Resolved",
     "Reopened",
     "Closed",
+    "PortalLinkRequested",
+    "ComplaintRated",
 )
 # Values the agent wrote: checked for length as well as phrases.
 AUTHORED_FIELDS = ("body", "question", "summary")
@@ -216,7 +218,9 @@ def _when(ts: Any) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
 
 
-def to_trigger(event_id: str, name: str, msg: Any, complaint_id: str) -> Trigger:
+def to_trigger(
+    event_id: str, name: str, msg: Any, complaint_id: str, low_rating: LowRatingRule | None = None
+) -> Trigger:
     """The planning view of an event: who it names and the values its templates use."""
     values: dict[str, Any] = {}
     staff: tuple[str, ...] = ()
@@ -232,6 +236,12 @@ def to_trigger(event_id: str, name: str, msg: Any, complaint_id: str) -> Trigger
         values |= {"summary": msg.summary, "resolved_at": _when(msg.resolved_at), "agent": msg.owner}
     elif name == "Reopened":
         values |= {"reason": msg.reason}
+    elif name == "PortalLinkRequested":
+        values |= {"portal_url": msg.url, "expires_at": _when(msg.expires_at)}
+    elif name == "ComplaintRated":
+        values |= {"rating": msg.rating, "comment": msg.comment}
+        if low_rating is not None and low_rating.alerts(msg.rating):
+            level = "team_lead"
     elif name == "OwnerAssigned":
         staff = (msg.owner,)
         values |= {"accept_by": _when(msg.accept_by), "team": msg.team}
@@ -281,7 +291,20 @@ def case_from(row: db.ComplaintContact | None, complaint_id: str) -> CaseState:
 TEMPLATE_KEYS = (
     "body", "question", "summary", "reason", "agent_name", "accept_by", "due_at", "clock", "share_elapsed",
     "level", "owner", "team", "priority", "follow_up", "resolved_at", "respond_by", "recipient_name",
+    "portal_url", "rating", "comment",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LowRatingRule:
+    """What a low rating does here (HAQ_NOTIFY_LOW_RATING_ACTION): alert_lead mails the team lead
+    for a rating at or below the threshold; reopen and none send nothing from notifications."""
+
+    action: str = "alert_lead"
+    threshold: int = 2
+
+    def alerts(self, rating: int) -> bool:
+        return self.action == "alert_lead" and 1 <= rating <= self.threshold
 
 
 def template_values(
@@ -294,7 +317,8 @@ def template_values(
 ) -> dict[str, Any]:
     """Everything a template may use (StrictUndefined: each key is present, possibly empty)."""
     values: dict[str, Any] = dict.fromkeys(TEMPLATE_KEYS, "")
-    values |= {k: None for k in ("accept_by", "due_at", "resolved_at", "respond_by")}
+    values |= {k: None for k in ("accept_by", "due_at", "resolved_at", "respond_by", "expires_at")}
+    values["rating_links"] = []
     values |= {
         "reference": case.reference or case.complaint_id,
         "complaint_id": case.complaint_id,
@@ -310,6 +334,9 @@ def template_values(
     agent = trigger.values.get("agent", "")
     if agent:
         values["agent_name"] = (people.get(agent) or StaffProfile(id=agent)).name or ""
+    if trigger.name == "Resolved":
+        # One link per score into the portal's rating form (signed; services/common/portal_links.py).
+        values["rating_links"] = portal_links.rating_links(case.complaint_id, utcnow())
     if trigger.name == "ComplaintReceived":
         start = trigger.values.get("received_at") or utcnow()
         values["respond_by"] = start + timedelta(hours=tenant.respond_within_hours)
@@ -319,7 +346,14 @@ def template_values(
 class Planner:
     """Who hears what for one job, rendered and guarded, as delivery rows."""
 
-    def __init__(self, renderer: TemplateRenderer, tenants: TenantBook, directory: Any):
+    def __init__(
+        self,
+        renderer: TemplateRenderer,
+        tenants: TenantBook,
+        directory: Any,
+        low_rating: LowRatingRule = LowRatingRule(),
+    ):
+        self.low_rating = low_rating
         self.renderer = renderer
         self.tenants = tenants
         self.directory = directory  # .snapshot(tenant) -> DirectorySnapshot, or raises DirectoryUnavailable
@@ -336,7 +370,7 @@ class Planner:
         """[(row, refusal)]: rows to claim; a non-empty refusal means the row is failed at once
         (nobody knows the person's address, or the guard blocked the message)."""
         msg = getattr(events_pb2, job.event_name).FromString(job.event_value)
-        trigger = to_trigger(job.trigger_event_id, job.event_name, msg, job.complaint_id)
+        trigger = to_trigger(job.trigger_event_id, job.event_name, msg, job.complaint_id, self.low_rating)
         case = case_from(contact, job.complaint_id)
         tenant = self.tenants.get(case.tenant)
         snapshot = DirectorySnapshot()

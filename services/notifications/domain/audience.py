@@ -27,6 +27,8 @@ CUSTOMER_EVENTS: dict[str, Template] = {
     "InfoRequested": Template.INFO_REQUESTED,
     "Resolved": Template.RESOLVED,
     "Reopened": Template.REOPENED,
+    # Sent to the contact on record for the complaint, never to an address typed into the portal.
+    "PortalLinkRequested": Template.PORTAL_LINK,
 }
 NEW_OWNER_EVENTS = frozenset({"OwnerAssigned", "OwnerReplaced", "TransferAccepted"})
 LADDER = ("team_lead", "manager", "director")
@@ -128,6 +130,8 @@ def staff_targets(trigger: Trigger, case: CaseState, ladder: TeamLadder | None) 
         targets += [(p, Template.ESCALATION) for p in people if p]
     elif name == "ComplaintRouted":
         targets += [(p, Template.KEEP_INFORMED) for p in case.keep_informed]
+    elif name == "ComplaintRated" and trigger.level == "team_lead" and ladder is not None and ladder.lead:
+        targets.append((ladder.lead, Template.LOW_RATING))  # to_trigger sets the level for a low rating
     seen: set[str] = set()
     unique = []
     for person, template in targets:
@@ -138,7 +142,11 @@ def staff_targets(trigger: Trigger, case: CaseState, ladder: TeamLadder | None) 
 
 
 def needs_directory(trigger: Trigger, case: CaseState) -> bool:
-    return bool(staff_targets(trigger, case, TeamLadder()) or trigger.name == "Escalated")
+    return bool(
+        staff_targets(trigger, case, TeamLadder())
+        or trigger.name == "Escalated"
+        or (trigger.name == "ComplaintRated" and trigger.level)
+    )
 
 
 def plan_staff(

@@ -42,6 +42,7 @@ class Template(StrEnum):
     INFO_REQUESTED = "info_requested"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    PORTAL_LINK = "portal_link"  # the one-time link to follow a complaint in the portal
     # to staff
     NEW_ASSIGNMENT = "new_assignment"
     ACCEPT_WINDOW_CLOSING = "accept_window_closing"
@@ -49,6 +50,7 @@ class Template(StrEnum):
     SLA_WARNING = "sla_warning"
     ESCALATION = "escalation"
     KEEP_INFORMED = "keep_informed"
+    LOW_RATING = "low_rating"  # a customer rated the resolution low: the team lead looks again
     # to integrations: the event itself as JSON
     EVENT = "event"
 
@@ -60,6 +62,7 @@ CUSTOMER_TEMPLATES = frozenset(
         Template.INFO_REQUESTED,
         Template.RESOLVED,
         Template.REOPENED,
+        Template.PORTAL_LINK,
     }
 )
 
@@ -69,7 +72,7 @@ CUSTOMER_FIRST = 0  # every customer message, and any alert about a critical (sa
 STAFF_ACTION = 1  # staff alerts that ask for action now: escalations, SLA warnings, closing windows
 STAFF_INFO = 2  # assignments, follow-up notices, keep-informed copies, integration webhooks
 STAFF_ACTION_TEMPLATES = frozenset(
-    {Template.ESCALATION, Template.SLA_WARNING, Template.ACCEPT_WINDOW_CLOSING}
+    {Template.ESCALATION, Template.SLA_WARNING, Template.ACCEPT_WINDOW_CLOSING, Template.LOW_RATING}
 )
 
 

@@ -30,7 +30,7 @@ from ..adapters.smtp import SmtpSender
 from ..adapters.tenant_config import TenantBook
 from ..domain.schedule import RetryPolicy
 from ..domain.templates import TemplateRenderer
-from ..service import Admin, Dispatcher, Planner, Recorder, Senders
+from ..service import Admin, Dispatcher, LowRatingRule, Planner, Recorder, Senders
 from ..settings import NotifySettings, get_notify_settings
 from .grpc_api import NotificationAdminServicer
 
@@ -73,7 +73,12 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> tuple[fau
         max_stale_s=notify.directory_max_stale_s,
         token=settings.service_token(),
     )
-    planner = Planner(TemplateRenderer(), tenants, directory)
+    planner = Planner(
+        TemplateRenderer(),
+        tenants,
+        directory,
+        LowRatingRule(notify.low_rating_action, notify.low_rating_threshold),
+    )
     smtp = SmtpSender.from_settings(settings)
     dispatcher = Dispatcher(
         engine,
