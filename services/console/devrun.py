@@ -75,6 +75,7 @@ from tenacity import stop_after_delay
 
 from services.common import topics
 from services.common.broker import broker_command
+from services.common.portal_links import get_link_settings
 from services.common.settings import SERVICES, Settings, get_settings
 from services.intake.settings import MailSettings
 
@@ -86,6 +87,7 @@ REPO = Path(__file__).resolve().parents[2]
 BROKER = "broker"
 SMTP = "smtp"
 DASHBOARD = "dashboard"
+PORTAL = "portal"
 ME = "devrun"  # the prefix of devrun's own messages
 SYSTEM = "system"  # the prefix of "started", "stopped", "sending SIGTERM" lines
 READY_LINE = "Haq is ready."
@@ -115,6 +117,7 @@ def plan(settings: Settings, python: str = sys.executable) -> list[ProcessSpec]:
         ProcessSpec(SMTP, [python, "-m", "services.console.smtp_sink"]),
         *(ProcessSpec(svc, [python, "-m", f"services.{svc}"]) for svc in SERVICES),
         ProcessSpec(DASHBOARD, [python, "-m", "services.console.dashboard"]),
+        ProcessSpec(PORTAL, [python, "-m", "services.portal"]),  # the customer portal (docs/portal.md)
     ]
 
 
@@ -209,6 +212,7 @@ def banner(settings: Settings, dashboard: DashboardSettings | None = None) -> li
     lines = [
         READY_LINE,
         f"  dashboard      {dashboard.url(settings.http_host)}  (live flow, SLA, queues, charts, case files)",
+        f"  portal         {get_link_settings().base_url()}/  (customers: submit, follow by one-time link, reply, rate)",
         f"  broker         {host}:{port}  (Kafka protocol, in memory: empty at every start)",
     ]
     for svc in SERVICES:

@@ -18,7 +18,8 @@ from services.console.dashboard.settings import DashboardSettings
 def test_plan_starts_broker_sink_and_every_service():
     settings = Settings(kafka_bootstrap="127.0.0.1:19999")
     specs = devrun.plan(settings, python="/venv/bin/python")
-    assert [s.name for s in specs] == ["broker", "smtp", *SERVICES, "dashboard"]
+    assert [s.name for s in specs] == ["broker", "smtp", *SERVICES, "dashboard", "portal"]
+    assert specs[-1].argv == ["/venv/bin/python", "-m", "services.portal"]
     broker = specs[0]
     assert "tcp://127.0.0.1:19999" in broker.argv and "memory://tansu/" in broker.argv
     assert specs[1].argv == ["/venv/bin/python", "-m", "services.console.smtp_sink"]
