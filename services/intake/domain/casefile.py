@@ -40,6 +40,7 @@ CASE_FILE_EVENTS = (
     "Escalated",
     "NotificationSent",
     "NotificationFailed",
+    "ComplaintRated",
     "TriageCorrected",
 )
 
@@ -119,6 +120,8 @@ def summarize(event_name: str, data: dict[str, Any]) -> str:
         return f"Escalated to {_label(data.get('level'))} (step {data.get('step', 0)}): {people}"
     if event_name == "NotificationFailed":
         return f"{_label(data.get('template'))} by {data.get('channel')} failed after {data.get('attempts', 0)} attempt(s)"
+    if event_name == "ComplaintRated":  # the comment is the customer's free text: not in the summary
+        return f"Customer rated the resolution {int(data.get('rating', 0) or 0)}/5"
     if event_name == "TriageCorrected":  # the reason is free text: not in the summary
         what = "marked" if data.get("present") else "cleared"
         moved = f"; now with {data['team']}" if data.get("team") else ""
