@@ -172,3 +172,21 @@ CaseMachine.TestCase.settings = settings(
     max_examples=150, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestCaseInvariants = CaseMachine.TestCase
+
+
+def test_a_transfer_accepted_after_routing_offered_the_case_in_the_old_team_leaves_it_owned():
+    """Found by the state machine above: the lead holds a lapsed offer, asks for a transfer,
+    routing then offers the case to an agent of the old team, and the receiver accepts the
+    transfer. The case was left "offered" with its acceptance clock stopped, so nothing ever
+    fired and it counted as unowned once the old window passed."""
+    machine = CaseMachine()
+    machine.time_passes(minutes=15)  # the first offer lapses: the lead holds it
+    assert machine.case.owner == "lead-1" and machine.case.owner_is_duty_lead
+    machine.ask_transfer(agent="lead-1", team="privacy-office")
+    machine.routing_offers(agent="agent-8", duty=False)
+    assert machine.case.status is CaseStatus.OFFERED
+    machine.receiver_accepts(agent="agent-7")
+    assert machine.case.owner == "agent-7" and machine.case.team == "privacy-office"
+    assert machine.case.status is CaseStatus.OWNED
+    machine.time_passes(minutes=237)
+    machine.always_an_accountable_owner()

@@ -17,6 +17,7 @@ from .ladder import LEVELS
 from .policy import ClockName
 from .roster import Roster
 from .sla_clock import ClockState, SlaClock
+from .status import CaseStatus
 
 
 def _check_receiver(roster: Roster | None, to_team: str, to_owner: str) -> None:
@@ -147,6 +148,10 @@ def accept_transfer(
     if case.offered_to:  # an offer inside the old team is withdrawn: the new team owns it now
         case.offered_to, case.offer_is_duty_lead = "", False
         stop_clock(case, ClockName.OWNER_ACCEPTANCE, now)
+    # Accepting the hand-off is accepting ownership: a case offered (to someone in the old team)
+    # since the transfer was asked for is now owned, with no acceptance window left to lapse.
+    if case.status is CaseStatus.OFFERED:
+        case.status = CaseStatus.OWNED
     case.emit(
         TransferAccepted(
             case.complaint_id,
