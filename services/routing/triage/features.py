@@ -77,6 +77,25 @@ def feature_values(subject: str, body: str) -> dict[str, float]:
     return {f: c * scale for f, c in counts.items()}
 
 
+# Function words carry weight in a linear model (long narratives use more of them) but explain
+# nothing to the person reading top_terms; they still count in the score.
+_ENGLISH_FUNCTION_WORDS = (
+    "a an the and or but if of to in on at by for from with about as into than then that this "
+    "these those it its is are was were be been being am do does did have has had i me my "
+    "we us our you your he him his she her they them their there here what which who when where "
+    "how not no so too very just also can could would should will shall may might must all any "
+    "some one up out over after before again while s t"
+)
+_PERSIAN_FUNCTION_WORDS = (
+    "و در به از که را این آن با برای تا یا هم اما ولی اگر چون من ما تو شما او آنها ایشان "
+    "است هست بود شد شده می نمی هر یک دو چه چی کی کجا چرا خیلی همه هیچ بر پس روی زیر ها های "
+    "ای ام اش مان تان شان"
+)
+FUNCTION_WORDS = frozenset(
+    normalize(w) for w in (*_ENGLISH_FUNCTION_WORDS.split(), *_PERSIAN_FUNCTION_WORDS.split())
+)
+
+
 def readable(feature: str) -> str:
     """A feature as a person reads it: the word, the two words, or the n-gram without padding."""
     return feature[2:].strip()

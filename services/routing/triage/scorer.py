@@ -23,7 +23,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .features import BIGRAM, FEATURE_SCHEME, normaliser_fingerprint, readable, word_features, words
+from .features import (
+    BIGRAM,
+    FEATURE_SCHEME,
+    FUNCTION_WORDS,
+    normaliser_fingerprint,
+    readable,
+    word_features,
+    words,
+)
 
 SIGNALS: tuple[str, ...] = ("safety", "safeguarding", "privacy", "fraud_abuse", "urgent")
 
@@ -72,7 +80,8 @@ class TriageModel:
             total += occurrences * count
             if vector is not None:
                 scaled = tuple(v * count for v in vector)
-                contributions.append((w, scaled))
+                if w not in FUNCTION_WORDS:
+                    contributions.append((w, scaled))
                 for i in range(n):
                     margin[i] += scaled[i]
         pairs: dict[str, int] = {}
@@ -84,7 +93,9 @@ class TriageModel:
             vector = self.weights.get(key)
             if vector is not None:
                 scaled = tuple(v * count for v in vector)
-                contributions.append((readable(key), scaled))
+                term = readable(key)
+                if not all(part in FUNCTION_WORDS for part in term.split()):
+                    contributions.append((term, scaled))
                 for i in range(n):
                     margin[i] += scaled[i]
         scale = 1.0 / math.sqrt(total) if total else 0.0

@@ -21,7 +21,6 @@ Needs scikit-learn (the `dev` extras); the routing service never imports this mo
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -34,85 +33,39 @@ import sklearn
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
+from .corpus import CORPUS, LANGUAGES, RECALL_TARGETS, Item, counts, evaluate, read_corpus, round4
 from .features import FEATURE_SCHEME, feature_values, normaliser_fingerprint
-from .scorer import MODEL_FORMAT, MODEL_FORMAT_VERSION, MODELS_DIR, SIGNALS, TriageModel, model_from_data
+from .scorer import MODEL_FORMAT, MODEL_FORMAT_VERSION, MODELS_DIR, SIGNALS, model_from_data
 
-CORPUS = Path(__file__).resolve().parent / "data" / "corpus.jsonl"
 SEED = 20260
 FOLDS = 5
-C_GRID = (1.0, 4.0, 16.0, 64.0)
-RECALL_TARGETS = {"safety": 0.98, "safeguarding": 0.95, "privacy": 0.95}
+C_GRID = (4.0, 16.0, 64.0, 256.0, 1024.0)
 MIN_DOCUMENTS = 2  # a feature seen in one training text only is noise, and doubles the file
 MAX_FEATURES = 40_000  # the strongest kept; with MIN_WEIGHT keeps the JSON well under 3 MB
 MIN_WEIGHT = 1e-3  # |weight| below this for every signal moves no probability visibly
-LANGUAGES = ("fa", "en")
 
 
-@dataclass(frozen=True)
-class Item:
-    id: str
-    language: str
-    sector: str
-    role: str
-    channel: str
-    subject: str
-    body: str
-    labels: dict[str, int]
-    split: str
-
-
-def read_corpus(path: Path) -> tuple[list[Item], str]:
-    """The corpus items and the sha256 of the file; ValueError naming the line and field."""
-    raw = path.read_bytes()
-    items: list[Item] = []
-    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            labels = record["labels"]
-            item = Item(
-                id=str(record["id"]),
-                language=record["language"],
-                sector=record.get("sector", ""),
-                role=record.get("role", ""),
-                channel=record.get("channel", ""),
-                subject=record.get("subject", ""),
-                body=record["body"],
-                labels={s: int(labels[s]) for s in SIGNALS},
-                split=record["split"],
-            )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise ValueError(
-                f"{path.name}:{number}: not a corpus record ({type(exc).__name__}: {exc})"
-            ) from exc
-        if item.split not in ("train", "heldout"):
-            raise ValueError(f"{path.name}:{number}: split {item.split!r} is not train or heldout")
-        if any(v not in (0, 1) for v in item.labels.values()):
-            raise ValueError(f"{path.name}:{number}: labels must be 0 or 1")
-        items.append(item)
-    return items, hashlib.sha256(raw).hexdigest()
-
-
-def _folds(y: np.ndarray) -> StratifiedKFold | None:
+def _folds(y: np.ndarray) -> StratifiedGroupKFold | None:
     smallest = int(min(y.sum(), len(y) - y.sum()))
     if smallest < 2:
         return None
-    return StratifiedKFold(n_splits=min(FOLDS, smallest), shuffle=True, random_state=SEED)
+    return StratifiedGroupKFold(n_splits=min(FOLDS, smallest), shuffle=True, random_state=SEED)
 
 
 def _classifier(c: float) -> LogisticRegression:
     return LogisticRegression(C=c, class_weight="balanced", max_iter=5000, tol=1e-6)
 
 
-def out_of_fold_margins(x: Any, y: np.ndarray, c: float) -> np.ndarray:
+def out_of_fold_margins(x: Any, y: np.ndarray, groups: Sequence[str], c: float) -> np.ndarray:
+    """Margins of each item from a model fitted without its group (paraphrases and spelling
+    variants of one complaint never sit on both sides of a fold, as in the held-out split)."""
     folds = _folds(y)
     if folds is None:
         raise ValueError("needs at least 2 positive and 2 negative training items")
     margins = np.zeros(len(y))
-    for fit_rows, test_rows in folds.split(np.zeros(len(y)), y):
+    for fit_rows, test_rows in folds.split(np.zeros(len(y)), y, groups):
         model = _classifier(c).fit(x[fit_rows], y[fit_rows])
         margins[test_rows] = model.decision_function(x[test_rows])
     return margins
@@ -151,35 +104,6 @@ def choose_threshold(probabilities: np.ndarray, y: np.ndarray, signal: str) -> f
     return best_threshold
 
 
-def counts(predicted: Sequence[bool], actual: Sequence[int]) -> dict[str, Any]:
-    tp = sum(1 for p, a in zip(predicted, actual, strict=True) if p and a)
-    fp = sum(1 for p, a in zip(predicted, actual, strict=True) if p and not a)
-    fn = sum(1 for p, a in zip(predicted, actual, strict=True) if not p and a)
-    tn = len(actual) - tp - fp - fn
-    precision = tp / (tp + fp) if tp + fp else None
-    recall = tp / (tp + fn) if tp + fn else None
-    f1 = (
-        2 * precision * recall / (precision + recall)
-        if precision is not None and recall is not None and precision + recall
-        else None
-    )
-    return {
-        "items": len(actual),
-        "positives": tp + fn,
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "precision": _round(precision),
-        "recall": _round(recall),
-        "f1": _round(f1),
-    }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
-
-
 def _sig(value: float) -> float:
     """Six significant digits: enough for the scores, a third of the file size."""
     return float(f"{value:.6g}")
@@ -203,7 +127,7 @@ class Fitted:
         return float(_sigmoid(np.array(slope * margin + offset)))
 
 
-def fit(train: Sequence[Item], version: str, corpus_sha256: str) -> Fitted:
+def fit(train: Sequence[Item], version: str, corpus_sha256: str, c_grid: Sequence[float] = C_GRID) -> Fitted:
     rows = [feature_values(i.subject, i.body) for i in train]
     document_frequency: dict[str, int] = {}
     for row in rows:
@@ -213,6 +137,7 @@ def fit(train: Sequence[Item], version: str, corpus_sha256: str) -> Fitted:
     vectorizer.fit([{f: 1.0 for f, df in document_frequency.items() if df >= MIN_DOCUMENTS}])
     x = vectorizer.transform(rows).tocsr()
     names = vectorizer.get_feature_names_out()
+    groups = [i.group for i in train]
 
     estimators: dict[str, LogisticRegression] = {}
     calibration: dict[str, tuple[float, float]] = {}
@@ -222,8 +147,8 @@ def fit(train: Sequence[Item], version: str, corpus_sha256: str) -> Fitted:
         y = np.array([i.labels[signal] for i in train])
         if y.sum() < 2 or len(y) - y.sum() < 2:
             raise ValueError(f"signal {signal}: needs at least 2 positive and 2 negative training items")
-        tried = {c: out_of_fold_margins(x, y, c) for c in C_GRID}
-        chosen = max(C_GRID, key=lambda c: (round(average_precision_score(y, tried[c]), 6), -c))
+        tried = {c: out_of_fold_margins(x, y, groups, c) for c in c_grid}
+        chosen = max(c_grid, key=lambda c: (round(average_precision_score(y, tried[c]), 6), -c))
         margins = tried[chosen]
         calibration[signal] = platt(margins, y)
         slope, offset = calibration[signal]
@@ -231,7 +156,7 @@ def fit(train: Sequence[Item], version: str, corpus_sha256: str) -> Fitted:
         thresholds[signal] = choose_threshold(probabilities, y, signal)
         cross_validation[signal] = {
             "C": chosen,
-            "average_precision": _round(float(average_precision_score(y, margins))),
+            "average_precision": round4(float(average_precision_score(y, margins))),
             "recall_target": RECALL_TARGETS.get(signal),
             "at_threshold": counts(list(probabilities >= thresholds[signal]), list(y)),
         }
@@ -261,27 +186,6 @@ def fit(train: Sequence[Item], version: str, corpus_sha256: str) -> Fitted:
         "weights": weights,
     }
     return Fitted(model_data, vectorizer, estimators, calibration, cross_validation)
-
-
-def evaluate(model: TriageModel, items: Sequence[Item]) -> dict[str, Any]:
-    """Held-out figures at the model's recommended thresholds, overall and by language."""
-    scored = [(i, model.score(i.subject, i.body)) for i in items]
-    result: dict[str, Any] = {}
-    for signal in SIGNALS:
-        threshold = model.thresholds[signal]
-
-        def figures(subset: list[tuple[Item, dict[str, Any]]], signal: str = signal, t: float = threshold):
-            return counts([s[signal].score >= t for _, s in subset], [i.labels[signal] for i, _ in subset])
-
-        result[signal] = {
-            "threshold": threshold,
-            "recall_target": RECALL_TARGETS.get(signal),
-            "overall": figures(scored),
-            "by_language": {
-                lang: figures([p for p in scored if p[0].language == lang]) for lang in LANGUAGES
-            },
-        }
-    return result
 
 
 def write_json(path: Path, data: dict[str, Any], compact: bool) -> None:
