@@ -30,7 +30,7 @@ VOCABULARY = [f"word{i}" for i in range(400)] + ["قرارداد", "داروی",
 def rule_set_text(n: int, rng: random.Random) -> str:
     """The built-in packs with n - (their size) generated sector rules before them, each with
     8 keywords (some phrases, some prefixes), so most complaints are checked against most rules."""
-    base = BUILTIN_RULES.read_text(encoding="utf-8").replace("version: builtin-1", f"version: bench-{n}")
+    base = BUILTIN_RULES.read_text(encoding="utf-8").replace("version: builtin-2", f"version: bench-{n}")
     builtin = parse_rule_set_text(base)
     extra = n - len(builtin)
     teams = sorted(builtin.teams())

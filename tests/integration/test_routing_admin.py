@@ -1,6 +1,7 @@
 """Routing administration against the real service on the real broker: a rule set applied while
 complaints flow (none lost, each routed wholly by one version), queued complaints assigned when
-capacity frees, reroute requests, and `haq rules explain|simulate|validate` as a subprocess."""
+capacity frees, reroute requests, `haq rules explain|simulate|validate` as a subprocess, and the
+triage model and thresholds versioned with the rule set (refused when unknown, simulated, explained)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from services.common.codec import new_event
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2, routing_pb2, routing_pb2_grpc
 from services.common.settings import Settings
 from services.common.tail import TailedRecord, collect
-from services.routing.adapters.files import BUILTIN_RULES
+from services.routing.adapters.files import BUILTIN_RULES, parse_rule_set_text
 from tests.conftest import settings_env
 from tests.integration.test_routing_service import produce, received, routed
 
@@ -38,7 +39,7 @@ V2_RULE = """  - id: general-consumer-v2
 def candidate_v2() -> str:
     """The built-in packs with the general consumer rule replaced: v2 routes the same complaints
     by a different rule at a different priority, so each event shows which version decided it."""
-    source = BUILTIN_RULES.read_text(encoding="utf-8").replace("version: builtin-1", "version: v2-low")
+    source = BUILTIN_RULES.read_text(encoding="utf-8").replace("version: builtin-2", "version: v2-low")
     start = source.index("  - id: general-consumer\n")
     end = source.index("\ndefault:")
     return source[:start] + V2_RULE + source[end:]
@@ -93,13 +94,13 @@ def test_apply_while_complaints_flow_each_routed_wholly_by_one_version(
         )
         msgs = routed_msgs(records)
         assert sorted(m.complaint_id for m in msgs) == sorted(ids)  # none lost, none twice
-        by_version = {"builtin-1": ("general-consumer", complaint_pb2.PRIORITY_NORMAL),
+        by_version = {"builtin-2": ("general-consumer", complaint_pb2.PRIORITY_NORMAL),
                       "v2-low": ("general-consumer-v2", complaint_pb2.PRIORITY_LOW)}  # fmt: skip
         for m in msgs:
             assert (m.rule_id, m.priority) == by_version[m.rule_set_version], m.complaint_id
             assert f"(rule set {m.rule_set_version})" in m.explanation
         versions = {m.rule_set_version for m in msgs}
-        assert versions == {"builtin-1", "v2-low"}
+        assert versions == {"builtin-2", "v2-low"}
         after = {m.complaint_id: m.rule_set_version for m in msgs}
         assert all(after[c] == "v2-low" for c in ids[80:])  # produced after the switch committed
 
@@ -124,16 +125,16 @@ def test_apply_while_complaints_flow_each_routed_wholly_by_one_version(
             and ".then.priority" in refused.value.details()
         )
         listed = stub.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10)
-        assert listed.active == "v2-low" and [v.version for v in listed.versions] == ["v2-low", "builtin-1"]
+        assert listed.active == "v2-low" and [v.version for v in listed.versions] == ["v2-low", "builtin-2"]
 
         rolled = stub.RollbackRuleSet(
             routing_pb2.RollbackRuleSetRequest(author="ops@test", comment="undo"), timeout=10
         )
-        assert rolled.version == "builtin-1" and rolled.active
+        assert rolled.version == "builtin-2" and rolled.active
         actions = [e.action for e in stub.ListAudit(routing_pb2.ListAuditRequest(), timeout=10).entries]
         assert actions[:3] == ["rules.rollback", "rules.apply_refused", "rules.apply"]
         diff = stub.DiffRuleSets(
-            routing_pb2.DiffRuleSetsRequest(from_version="builtin-1", to_version="v2-low"), timeout=10
+            routing_pb2.DiffRuleSetsRequest(from_version="builtin-2", to_version="v2-low"), timeout=10
         )
         assert {(c.rule_id, c.change) for c in diff.changes} == {
             ("general-consumer-v2", "added"),
@@ -185,7 +186,7 @@ def test_queued_complaints_are_assigned_oldest_first_when_capacity_frees(
             "parisa.ghorbani",
         )
         assert reassigned.team == "safeguarding" and "capacity freed" in reassigned.reason
-        assert reassigned.rule_id == "education-safeguarding" and reassigned.rule_set_version == "builtin-1"
+        assert reassigned.rule_id == "education-safeguarding" and reassigned.rule_set_version == "builtin-2"
 
         # hamid resolves the first: the second, still queued, is his next.
         produce(settings, [_event(events_pb2.Resolved(complaint_id=first, owner="hamid.navabi", team="safeguarding"),
@@ -259,17 +260,17 @@ def test_cli_explain_simulate_and_validate(settings: Settings, start_service, tm
     assert "no    safety-security [override]" in shown.stdout
     assert "routed:    clinical-governance" in shown.stdout and "priority critical" in shown.stdout
     as_json = json.loads(haq(settings, "explain", clinical, "--json").stdout)
-    assert as_json["ruleId"] == "healthcare-clinical" and as_json["routed"]["ruleSetVersion"] == "builtin-1"
+    assert as_json["ruleId"] == "healthcare-clinical" and as_json["routed"]["ruleSetVersion"] == "builtin-2"
 
     candidate = tmp_path / "v2.yaml"
     candidate.write_text(candidate_v2(), encoding="utf-8")
     sim = haq(settings, "simulate", str(candidate), "--last", "10")
     assert sim.returncode == 0, sim.stderr
-    assert "v2-low vs active builtin-1: 3 of 4 complaint(s) would change" in sim.stdout
+    assert "v2-low vs active builtin-2: 3 of 4 complaint(s) would change" in sim.stdout
     report = json.loads(haq(settings, "simulate", str(candidate), "--last", "10", "--json").stdout)
     assert sorted(c["complaintId"] for c in report["changes"]) == sorted(consumer_ids)
     assert {c["toRule"] for c in report["changes"]} == {"general-consumer-v2"}
-    assert haq(settings, "versions").stdout.split()[:2] == ["*", "builtin-1"]  # simulate applied nothing
+    assert haq(settings, "versions").stdout.split()[:2] == ["*", "builtin-2"]  # simulate applied nothing
 
     bad = tmp_path / "bad.yaml"
     bad.write_text(
@@ -291,3 +292,85 @@ def test_cli_explain_simulate_and_validate(settings: Settings, start_service, tm
     moved = haq(settings, "presence", "reza.karimi", "offline", "--actor", "ops@test")
     assert moved.returncode == 0 and "reza.karimi (general-care): offline" in moved.stdout
     assert "agent.presence" in haq(settings, "audit", "--action", "agent.presence").stdout
+
+
+HARM = "The heater in my flat burned my hand and smoke filled the room"  # no safety keyword
+
+
+def test_the_triage_model_and_thresholds_change_only_through_versioned_rule_sets(
+    settings: Settings, start_service, tmp_path: Path
+) -> None:
+    start_service("routing")
+    harm, late = str(uuid.uuid4()), str(uuid.uuid4())
+    produce(settings, [received(harm, GENERAL, CONSUMER, HARM, f"evt-{harm}"),
+                       received(late, GENERAL, CONSUMER, "my order is late", f"evt-{late}")])  # fmt: skip
+    (msg,) = _wait_routed(settings, harm)
+    assert (msg.team, msg.priority, msg.rule_id) == (
+        "safety-security",
+        complaint_pb2.PRIORITY_CRITICAL,
+        "safety-security-signal",
+    )
+    assert (
+        "safety signal " in msg.explanation
+        and "Decided by the safety signal of triage model triage-1" in (msg.explanation)
+    )
+    _wait_routed(settings, late)
+    builtin = BUILTIN_RULES.read_text(encoding="utf-8")
+    threshold = next(
+        b.min
+        for r in parse_rule_set_text(builtin).overrides
+        if r.id == "safety-security-signal"
+        for b in r.when.signals
+    )
+    channel, stub = stub_for(settings)
+    with channel:
+        # Explain shows every signal, its source and words, and the model that scored it.
+        e = stub.ExplainComplaint(routing_pb2.ExplainComplaintRequest(complaint=harm), timeout=10)
+        assert e.triage_model == "triage-1"
+        assert [s.signal for s in e.signals] == ["safety", "safeguarding", "privacy", "fraud_abuse", "urgent"]
+        safety = e.signals[0]
+        assert safety.score >= threshold and safety.source == "model" and "burned" in safety.top_terms
+
+        # An unknown model is refused with its field; the running version stays.
+        unknown = builtin.replace("version: builtin-2", "version: v-model").replace(
+            "triage: {model: triage-1}", "triage: {model: triage-9}"
+        )
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.ApplyRuleSet(
+                routing_pb2.ApplyRuleSetRequest(source=unknown, file_name="m.yaml", author="ops@test"),
+                timeout=10,
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        line = unknown.splitlines().index("triage: {model: triage-9}") + 1
+        assert (
+            f"m.yaml:{line}: triage.model: 'triage-9' is not a shipped triage model"
+            in refused.value.details()
+        )
+        assert (
+            stub.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10).active
+            == "builtin-2"
+        )
+        audit = stub.ListAudit(routing_pb2.ListAuditRequest(action="rules.apply_refused"), timeout=10).entries
+        assert audit and "triage.model" in audit[0].detail
+
+    # A stricter safety threshold: simulate says which recent complaints would move, changing nothing.
+    stricter = builtin.replace("version: builtin-2", "version: v-strict").replace(
+        f"signals: {{safety: {{min: {threshold:g}}}}}", "signals: {safety: {min: 0.99}}"
+    )
+    assert stricter.count("min: 0.99") == 1
+    candidate = tmp_path / "strict.yaml"
+    candidate.write_text(stricter, encoding="utf-8")
+    report = json.loads(haq(settings, "simulate", str(candidate), "--last", "50", "--json").stdout)
+    moved = {c["complaintId"]: c for c in report["changes"]}
+    assert harm in moved and late not in moved
+    assert (moved[harm]["fromRule"], moved[harm]["toRule"]) == ("safety-security-signal", "general-consumer")
+    assert moved[harm]["fromTeam"] == "safety-security" and moved[harm]["toTeam"] == "general-care"
+    diffed = haq(settings, "diff", "--file", str(candidate))
+    assert diffed.returncode == 0, diffed.stderr
+    assert f"when.signals: [safety ≥ {threshold:g}] -> [safety ≥ 0.99]" in diffed.stdout
+
+    shown = haq(settings, "explain", harm)
+    assert shown.returncode == 0, shown.stderr
+    assert "signals (triage model triage-1):" in shown.stdout
+    assert "MATCH safety-security-signal [override]: safety signal" in shown.stdout
+    assert haq(settings, "versions").stdout.split()[:2] == ["*", "builtin-2"]  # nothing applied

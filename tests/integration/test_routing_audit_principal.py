@@ -32,7 +32,7 @@ def test_rule_set_author_is_the_token_subject_not_the_request(settings: Settings
         rolled = stub.RollbackRuleSet(
             routing_pb2.RollbackRuleSetRequest(author="mallory", comment="undo"), timeout=10
         )
-        assert rolled.version == "builtin-1"
+        assert rolled.version == "builtin-2"
 
         entries = stub.ListAudit(routing_pb2.ListAuditRequest(), timeout=10).entries
         by_action = {e.action: e for e in entries}

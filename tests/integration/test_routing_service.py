@@ -94,7 +94,8 @@ def test_routes_each_complaint_once_and_explains_it_over_grpc(settings: Settings
     again_new_id = received(clinical, complaint_pb2.SECTOR_HEALTHCARE, complaint_pb2.COMPLAINANT_ROLE_PATIENT,
                             "They gave me the wrong medication", event_id=f"evt-{clinical}-resent")  # fmt: skip
     # Persian, typed on an Arabic keyboard (ي ك) with a ZWNJ: the safety override must still win.
-    persian_safety = received(marker, complaint_pb2.SECTOR_EDUCATION, complaint_pb2.COMPLAINANT_ROLE_PARENT,
+    # (Sector general: within education a child at risk goes to the safeguarding lead, builtin-2.)
+    persian_safety = received(marker, complaint_pb2.SECTOR_GENERAL, complaint_pb2.COMPLAINANT_ROLE_PARENT,
                               "پسرم را در مدرسه با چاقو تهديد كردند و مي\u200cترسد", event_id=f"evt-{marker}")  # fmt: skip
     produce(settings, [first, first, again_new_id, persian_safety])
 
@@ -115,7 +116,7 @@ def test_routes_each_complaint_once_and_explains_it_over_grpc(settings: Settings
         "healthcare-clinical",
     )
     assert msg.owner and not msg.owner_is_duty_lead
-    assert msg.rule_set_version == "builtin-1" and list(msg.required_skills) == ["clinical-review"]
+    assert msg.rule_set_version == "builtin-2" and list(msg.required_skills) == ["clinical-review"]
     assert "healthcare-clinical: matched" in msg.explanation
 
     safety = routed(records, marker)[0].envelope.message  # type: ignore[union-attr]

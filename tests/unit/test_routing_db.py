@@ -90,7 +90,7 @@ def test_one_decision_and_one_routed_event_per_complaint(engine) -> None:
     )
     assert (routed.sector, routed.rule_set_version, list(routed.required_skills)) == (
         "healthcare",
-        "builtin-1",
+        "builtin-2",
         ["clinical-review"],
     )
 

@@ -21,17 +21,21 @@ from services.routing.domain.model import (
     RoutingInput,
     Team,
     parse_directory,
+    with_scores,
 )
 from services.routing.domain.routing import decide
 from services.routing.domain.rules import check_teams, evaluate, parse_rule_set
 from services.routing.domain.text import Keyword, normalize, tokens
+from services.routing.triage.scorer import load_model
 
 RULES = load_rule_set()
 DIRECTORY = load_directory(Settings().directory_file)
+MODEL = load_model(RULES.triage_model)  # as the service does: scored once, before the rules
 
 
 def route(**kw: object):
-    return decide(RULES, DIRECTORY, {}, RoutingInput(complaint_id="c-1", **kw))  # type: ignore[arg-type]
+    complaint = with_scores(RoutingInput(complaint_id="c-1", **kw), MODEL)  # type: ignore[arg-type]
+    return decide(RULES, DIRECTORY, {}, complaint)
 
 
 def test_seeded_directory_staffs_every_team_the_rules_name() -> None:
@@ -91,7 +95,7 @@ def test_sector_rules(
 ) -> None:
     d = route(sector=sector, complainant_role=role, body=text)
     assert (d.team, d.priority, d.sla_policy, d.rule_id) == (team, priority, sla, rule_id)
-    assert d.rule_set_version == "builtin-1"
+    assert d.rule_set_version == "builtin-2"
     assert d.owner and not d.owner_is_duty_lead
     assert DIRECTORY.team(team).member(d.owner) is not None  # type: ignore[union-attr]
     assert f"by rule {rule_id}" in d.explanation
@@ -99,11 +103,9 @@ def test_sector_rules(
 
 OVERRIDE_CASES = [
     ("healthcare", "patient", "Wrong medication, and a nurse threatened me"),
-    ("education", "parent", "A boy brought a knife and bullied my daughter"),
     ("b2b", "business_contact", "Contract aside, our account was hacked"),
     ("general", "consumer", "The heater is unsafe and caught fire"),
     ("healthcare", "patient", "پرستار مرا تهدید کرد و داروی اشتباه داد"),
-    ("education", "student", "در مدرسه با چاقو تهدیدم کردند"),
 ]
 
 
@@ -116,15 +118,36 @@ def test_safety_override_beats_every_sector_rule(sector: str, role: str, text: s
     assert "beats every sector rule" in d.explanation
 
 
+@pytest.mark.parametrize(
+    ("role", "text"),
+    [
+        ("parent", "A boy brought a knife and bullied my daughter"),
+        ("student", "در مدرسه مرا کتک زدند و آزارم دادند"),
+    ],
+)
+def test_at_school_a_child_at_risk_goes_to_the_safeguarding_lead_before_the_safety_team(
+    role: str, text: str
+) -> None:
+    """builtin-2: education's safeguarding override comes before the generic safety override."""
+    d = route(sector="education", complainant_role=role, body=text)
+    assert (d.team, d.priority, d.sla_policy) == ("safeguarding", "critical", "education-safeguarding")
+    assert d.rule_id == "education-safeguarding" and "beats every sector rule" in d.explanation
+    assert route(sector="healthcare", body=text).team == "safety-security"  # elsewhere: the safety team
+
+
 def test_override_is_evaluated_first_whatever_the_file_order() -> None:
     ev = evaluate(RULES, RoutingInput("c", sector="healthcare", body="wrong medication and a gun"))
-    assert [t.rule_id for t in ev.considered] == ["safety-security"]
+    assert [t.rule_id for t in ev.considered] == [
+        "education-safeguarding",  # another sector's override: considered, not applicable
+        "education-safeguarding-signal",
+        "safety-security",
+    ]
 
 
 def test_explanation_lists_rules_considered_and_why_the_winner_matched() -> None:
     d = route(sector="education", complainant_role="parent", body="the timetable changed")
     assert "safety-security (override): no" in d.explanation
-    assert "education-safeguarding: no (mentions none of its" in d.explanation
+    assert "education-safeguarding (override): no (mentions none of its" in d.explanation
     assert "education-parent: matched (sector is education, complainant is parent)" in d.explanation
     assert "Not applicable to sector education: healthcare-clinical" in d.explanation
     assert "Owner: " in d.explanation
@@ -274,7 +297,7 @@ team_loads = st.dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(complaints, team_loads)
 def test_every_complaint_gets_a_team_and_an_owner_in_that_team(complaint: RoutingInput, loads: dict) -> None:
-    d = decide(RULES, DIRECTORY, loads, complaint)
+    d = decide(RULES, DIRECTORY, loads, with_scores(complaint, MODEL))
     team = DIRECTORY.team(d.team)
     assert team is not None and d.owner and team.member(d.owner) is not None
     if d.owner_is_duty_lead:
@@ -284,8 +307,15 @@ def test_every_complaint_gets_a_team_and_an_owner_in_that_team(complaint: Routin
 @settings(max_examples=200, deadline=None)
 @given(complaints, st.sampled_from(SAFETY_WORDS))
 def test_safety_override_always_wins(complaint: RoutingInput, signal: str) -> None:
-    d = decide(RULES, DIRECTORY, {}, replace(complaint, body=f"{complaint.body} {signal}"))
-    assert (d.team, d.priority, d.rule_id) == ("safety-security", "critical", "safety-security")
+    scored = with_scores(replace(complaint, body=f"{complaint.body} {signal}"), MODEL)
+    d = decide(RULES, DIRECTORY, {}, scored)
+    if complaint.sector == "education":  # a child at risk at school: the safeguarding lead, or safety
+        assert d.priority == "critical" and d.rule_id in EDUCATION_OVERRIDES, d.rule_id
+    else:
+        assert (d.team, d.priority, d.rule_id) == ("safety-security", "critical", "safety-security")
+
+
+EDUCATION_OVERRIDES = ("education-safeguarding", "education-safeguarding-signal", "safety-security")
 
 
 # --- validation --------------------------------------------------------------------------------

@@ -33,17 +33,21 @@ from services.routing.domain.model import (
     RoutingInput,
     Team,
     WorkingHours,
+    with_scores,
 )
 from services.routing.domain.routing import decide
+from services.routing.triage.scorer import load_model
 
 RULES = load_rule_set()
 DIRECTORY = load_directory(Settings().directory_file)
 ACCOUNTS = load_accounts(accounts_file_for(Settings().directory_file))
 TUESDAY_NOON = datetime(2025, 3, 4, 8, 30, tzinfo=UTC)  # 12:00 in Tehran
+MODEL = load_model(RULES.triage_model)  # as the service does: scored once, before the rules
 
 
 def route(**kw: object):
-    return decide(RULES, DIRECTORY, {}, RoutingInput(complaint_id="c-1", **kw), TUESDAY_NOON)  # type: ignore[arg-type]
+    complaint = with_scores(RoutingInput(complaint_id="c-1", **kw), MODEL)  # type: ignore[arg-type]
+    return decide(RULES, DIRECTORY, {}, complaint, TUESDAY_NOON)
 
 
 PACK_CASES = [
@@ -110,7 +114,6 @@ def test_b2b_contract_sets_the_sla_and_keeps_the_account_manager_informed() -> N
     [
         dict(sector="healthcare", body="wrong medication and the nurse threatened me"),
         dict(sector="b2b", body="contract breach: our servers were hacked", account=ACCOUNTS["ACME-001"]),
-        dict(sector="education", complainant_role="parent", body="قلدری و تهدید با چاقو"),
         dict(
             sector="general",
             body="the heater is unsafe",
@@ -125,6 +128,55 @@ def test_the_safety_override_wins_and_says_so(data: dict) -> None:
     assert (d.team, d.priority, d.sla_policy) == ("safety-security", "critical", "safety-critical")
     assert d.rule_id in ("safety-security", "safety-signal")
     assert "Safety/security override: it is evaluated first and beats every sector rule." in d.explanation
+
+
+def test_at_school_bullying_with_a_knife_goes_to_the_safeguarding_lead() -> None:
+    """builtin-2: education's safeguarding override is evaluated before the generic safety one."""
+    d = route(sector="education", complainant_role="parent", body="قلدری و تهدید با چاقو")
+    assert (d.team, d.priority, d.sla_policy, d.rule_id) == (
+        "safeguarding",
+        "critical",
+        "education-safeguarding",
+        "education-safeguarding",
+    )
+    assert "beats every sector rule" in d.explanation
+
+
+# --- triage signals on fixed texts (the shipped model, the pack's thresholds) -------------------
+
+SIGNAL_CASES = [
+    # (input, team, priority, rule_id, the keyword rule it gets past)
+    (dict(sector="general", body="The heater in my flat burned my hand and smoke filled the room"),
+     "safety-security", "critical", "safety-security-signal", "safety-security"),
+    (dict(sector="education", complainant_role="parent",
+          body="Older pupils keep pushing my son around and taking his lunch money at school"),
+     "safeguarding", "critical", "education-safeguarding-signal", "education-safeguarding"),
+    (dict(sector="healthcare", complainant_role="patient", body="The hospital emailed my test results to a stranger"),
+     "privacy-office", "high", "healthcare-privacy-signal", "healthcare-privacy"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("data", "team", "priority", "rule_id", "keyword_rule"), SIGNAL_CASES)
+def test_signal_rules_catch_what_the_keywords_miss(
+    data: dict, team: str, priority: str, rule_id: str, keyword_rule: str
+) -> None:
+    d = route(**data)
+    assert (d.team, d.priority, d.rule_id) == (team, priority, rule_id), d.explanation
+    assert f"{keyword_rule}{' (override)' if priority == 'critical' else ''}: no (mentions none of its" in (
+        d.explanation
+    )  # the keyword rule stays and did not match: the signal decided
+    signal = next(b.signal for r in RULES.overrides + RULES.rules if r.id == rule_id for b in r.when.signals)
+    assert f"Decided by the {signal} signal of triage model {RULES.triage_model}." in d.explanation
+    assert f"{signal} signal " in d.explanation and "≥" in d.explanation
+
+
+def test_fraud_in_inflected_persian_is_flagged_by_signal_and_keeps_its_team() -> None:
+    body = "کلاهبردارها با کارت بانکی من خرید کردند"  # "fraudsters": no keyword matches the inflection
+    d = route(sector="general", language="fa", body=body)
+    assert (d.team, d.rule_id, d.sla_policy) == ("general-care", "general-consumer", "default")
+    assert d.owner and "trust-and-safety-review" in d.tags and "trust-and-safety" in d.keep_informed
+    assert "fraud-or-abuse-signal: matched (fraud_abuse signal" in d.explanation
+    assert "fraud-or-abuse: matched" not in d.explanation
 
 
 def test_fraud_flags_for_review_but_the_complaint_stays_owned_with_its_sla() -> None:
@@ -209,7 +261,7 @@ def test_published_schema_is_the_one_the_service_uses() -> None:
 
 
 def _edited(old: str, new: str, version: str = "v2") -> str:
-    text = BUILTIN_RULES.read_text(encoding="utf-8").replace("version: builtin-1", f"version: {version}")
+    text = BUILTIN_RULES.read_text(encoding="utf-8").replace("version: builtin-2", f"version: {version}")
     assert old in text
     return text.replace(old, new)
 
@@ -245,7 +297,7 @@ def test_simulation_reports_only_what_would_change() -> None:
         RoutingInput("c", sector="general", body="late parcel"),
     ]
     sim = simulate(RULES, candidate, DIRECTORY, complaints)
-    assert (sim.baseline_version, sim.candidate_version, sim.complaints) == ("builtin-1", "v2", 3)
+    assert (sim.baseline_version, sim.candidate_version, sim.complaints) == ("builtin-2", "v2", 3)
     (change,) = sim.changes
     assert (change.complaint_id, change.reference, change.from_priority, change.to_priority) == (
         "a",
@@ -352,7 +404,7 @@ def test_every_complaint_gets_a_team_and_an_owner_or_a_named_duty_owner(
     c: RoutingInput, ld: dict, pres: dict
 ) -> None:
     directory = _with_presence(pres)
-    d = decide(RULES, directory, ld, c, TUESDAY_NOON)
+    d = decide(RULES, directory, ld, with_scores(c, MODEL), TUESDAY_NOON)
     team = directory.team(d.team)
     assert team is not None and d.owner and team.member(d.owner) is not None
     if d.owner_is_duty_lead:
@@ -370,6 +422,10 @@ def test_every_complaint_gets_a_team_and_an_owner_or_a_named_duty_owner(
 @given(complaints, st.sampled_from(SAFETY), st.booleans())
 def test_the_safety_override_always_wins(c: RoutingInput, signal: str, at_start: bool) -> None:
     body = f"{signal} {c.body}" if at_start else f"{c.body} {signal}"
-    d = decide(RULES, DIRECTORY, {}, replace(c, body=body), TUESDAY_NOON)
-    assert (d.team, d.priority, d.rule_id) == ("safety-security", "critical", "safety-security")
+    d = decide(RULES, DIRECTORY, {}, with_scores(replace(c, body=body), MODEL), TUESDAY_NOON)
+    if c.sector == "education":  # the designated safeguarding lead comes first at school
+        assert d.priority == "critical" and d.team in ("safeguarding", "safety-security"), d.rule_id
+        assert d.rule_id in ("education-safeguarding", "education-safeguarding-signal", "safety-security")
+    else:
+        assert (d.team, d.priority, d.rule_id) == ("safety-security", "critical", "safety-security")
     assert "beats every sector rule" in d.explanation
