@@ -70,12 +70,14 @@ def shot(driver, tmp_path: Path, name: str) -> Path:
 
 @pytest.fixture
 def platform_with_portal(tmp_path: Path, monkeypatch):
-    port = free_port()
+    port, dashboard = free_port(), free_port()
+    monkeypatch.setenv("HAQ_DASHBOARD_PORT", str(dashboard))
     monkeypatch.setenv("HAQ_PORTAL_PORT", str(port))
     monkeypatch.setenv("HAQ_PORTAL_PUBLIC_URL", f"http://127.0.0.1:{port}")
     p = Platform(tmp_path)
     try:
         p.wait_ready()
+        p.dashboard_url = f"http://127.0.0.1:{dashboard}"
         yield p, f"http://127.0.0.1:{port}"
     finally:
         p.stop()
@@ -221,5 +223,18 @@ def test_submit_follow_reply_and_rate_in_english_and_persian(platform_with_porta
     assert (row.team, row.sector, row.channel, row.ratings, row.mean, row.satisfied_share) == (
         case["team"], "healthcare", "web", 1, 5.0, 1.0,
     )  # fmt: skip
+
+    # 7. and in the ops dashboard's charts (CSAT per team, sector or channel)
+    browser.get(platform.dashboard_url + "/charts?token=" + platform.token("ops"))
+    wait.until(
+        lambda d: d.execute_script(
+            "const c = window.Chart && Chart.getChart('chart-csat');"
+            "return c ? c.data.datasets[0].data.length : 0"
+        )
+    )
+    assert browser.execute_script("return Chart.getChart('chart-csat').data.labels") == [case["team"]]
+    assert browser.execute_script("return Chart.getChart('chart-csat').data.datasets[0].data") == [5]
+    assert "1 rating" in browser.find_element(By.ID, "csat-note").text
+    shot(browser, tmp_path, "dashboard-charts-csat.png")
     for png in tmp_path.glob("portal-*.png"):
         assert png.stat().st_size > 10_000, f"{png} looks empty"

@@ -1,7 +1,8 @@
 """The ops dashboard: server-rendered pages (Jinja2) on aiohttp, live by server-sent events.
 
 Pages: / (live flow), /sla (at-risk and breached clocks), /queues (teams, duty owners, load),
-/charts, /complaints/{id or reference} (the case file). JSON: /api/summary; the event stream:
+/charts, /complaints/{id or reference} (the case file). JSON: /api/summary, /api/csat (customer
+ratings per team, sector and channel, from escalation's GetCompliance); the event stream:
 /events. Every page and endpoint except /healthz, /static and /login passes `access_check`: with
 HAQ_AUTH_SECRET set, a staff token (access.py); without it, everyone on the listen address may look.
 
@@ -246,6 +247,30 @@ async def summary_api(request: web.Request) -> web.Response:
     return web.json_response(request.app[FEED].snapshot(), dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
 
+async def csat_api(request: web.Request) -> web.Response:
+    """CSAT rows from escalation's GetCompliance, kept to what the user may see: the dashboard's
+    token reads its own tenant, so a user of another tenant gets none, an agent their teams' rows."""
+    settings = request.app[SETTINGS]
+    if tenant_scope("", settings.tenant) != settings.tenant:
+        return web.json_response({"rows": []})
+    try:
+        rows = await request.app[GATEWAY].csat()
+    except GatewayError as exc:
+        return web.json_response({"rows": [], "error": str(exc)})
+    return web.json_response(
+        {
+            "rows": [
+                {
+                    "team": r.team, "sector": r.sector, "channel": r.channel, "ratings": r.ratings,
+                    "mean": r.mean, "satisfied_share": r.satisfied_share,
+                }
+                for r in rows
+                if can_see(settings.tenant, r.team)
+            ]
+        }
+    )  # fmt: skip
+
+
 async def healthz(request: web.Request) -> web.Response:
     feed = request.app[FEED]
     return web.json_response(
@@ -330,6 +355,7 @@ def create_app(
     app.router.add_get("/complaints", complaint_search)
     app.router.add_get("/complaints/{complaint}", complaint_page)
     app.router.add_get("/api/summary", summary_api)
+    app.router.add_get("/api/csat", csat_api)
     app.router.add_get("/events", events)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static/", HERE / "static")

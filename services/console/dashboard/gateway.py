@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import grpc
 
-from services.common.pb.haq.v1 import intake_pb2, intake_pb2_grpc, routing_pb2, routing_pb2_grpc
+from services.common.pb.haq.v1 import (
+    escalation_pb2,
+    escalation_pb2_grpc,
+    intake_pb2,
+    intake_pb2_grpc,
+    routing_pb2,
+    routing_pb2_grpc,
+)
 from services.common.settings import Settings
 
 from .access import grpc_token
@@ -47,6 +54,8 @@ class Gateway:
         self._routing_channel = grpc.aio.insecure_channel(settings.grpc_target("routing"))
         self.intake = intake_pb2_grpc.IntakeServiceStub(self._intake_channel)
         self.routing = routing_pb2_grpc.RoutingAdminStub(self._routing_channel)
+        self._escalation_channel = grpc.aio.insecure_channel(settings.grpc_target("escalation"))
+        self.sla = escalation_pb2_grpc.SlaServiceStub(self._escalation_channel)
 
     async def case_file(self, complaint: str, tenant: str) -> intake_pb2.CaseFile:
         """The case file by id or reference in `tenant`; GatewayError NOT_FOUND when intake does not
@@ -60,6 +69,14 @@ class Gateway:
         )
         return list(response.teams)
 
+    async def csat(self) -> list[escalation_pb2.CsatRow]:
+        """Customer ratings after resolution per team, sector and channel (the dashboard's tenant;
+        the caller keeps only the rows the user may see)."""
+        response = await self._call(
+            "escalation", self.sla.GetCompliance, escalation_pb2.GetComplianceRequest()
+        )
+        return list(response.csat)
+
     async def _call(self, service: str, method, request):  # noqa: ANN001 (any unary stub method)
         try:
             return await method(request, timeout=self.timeout, metadata=self.metadata)
@@ -69,3 +86,4 @@ class Gateway:
     async def close(self) -> None:
         await self._intake_channel.close()
         await self._routing_channel.close()
+        await self._escalation_channel.close()

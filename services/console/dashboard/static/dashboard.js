@@ -170,6 +170,65 @@ function complianceChart(c) {
   });
 }
 
+// CSAT rows (one per team, sector and channel) folded to the chosen dimension, weighted by ratings.
+function csatBy(rows, key) {
+  const groups = {};
+  for (const r of rows) {
+    const g = (groups[r[key] || "unknown"] ||= { n: 0, sum: 0, satisfied: 0 });
+    g.n += r.ratings; g.sum += r.mean * r.ratings; g.satisfied += r.satisfied_share * r.ratings;
+  }
+  const labels = Object.keys(groups).sort();
+  return {
+    labels,
+    mean: labels.map((k) => +(groups[k].sum / groups[k].n).toFixed(2)),
+    share: labels.map((k) => Math.round((100 * groups[k].satisfied) / groups[k].n)),
+    n: labels.reduce((t, k) => t + groups[k].n, 0),
+  };
+}
+
+let csatRows = [];
+function csatChart() {
+  const el = document.getElementById("chart-csat");
+  if (!el || !window.Chart) return;
+  const by = document.getElementById("csat-by")?.value || "team";
+  const c = csatBy(csatRows, by);
+  const note = document.getElementById("csat-note");
+  if (note) note.textContent = c.n ? `(${c.n} rating${c.n === 1 ? "" : "s"})` : "(no rating yet)";
+  if (charts.csat) {
+    charts.csat.data.labels = c.labels;
+    charts.csat.data.datasets[0].data = c.mean;
+    charts.csat.data.datasets[1].data = c.share;
+    charts.csat.update();
+    return;
+  }
+  charts.csat = new window.Chart(el, {
+    data: {
+      labels: c.labels,
+      datasets: [
+        { type: "bar", label: "mean rating", data: c.mean, backgroundColor: "#1f5fbf", yAxisID: "y" },
+        { type: "line", label: "% rated 4-5", data: c.share, borderColor: "#1e7d45", backgroundColor: "#1e7d45", yAxisID: "pct" },
+      ],
+    },
+    options: {
+      maintainAspectRatio: false,
+      animation: false,
+      scales: {
+        y: { min: 0, max: 5, title: { display: true, text: "mean (1-5)" } },
+        pct: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: "% rated 4-5" } },
+      },
+    },
+  });
+}
+
+async function refreshCsat() {
+  try {
+    const resp = await fetch("/api/csat", { headers: { Accept: "application/json" } });
+    if (resp.ok) csatRows = (await resp.json()).rows || [];
+  } catch (err) { /* the next refresh tries again */ }
+  csatChart();
+}
+document.getElementById("csat-by")?.addEventListener("change", csatChart);
+
 const refreshCharts = debounce(async () => {
   const data = await fetchSummary();
   barChart("chart-sector", Object.keys(data.by_sector), Object.values(data.by_sector), "complaints");
@@ -179,6 +238,7 @@ const refreshCharts = debounce(async () => {
   const median = document.getElementById("first-response-median");
   if (median) median.textContent = fr.samples ? `(median ${duration(fr.median_s)}, ${fr.samples} answered)` : "(no first response yet)";
   complianceChart(data.compliance);
+  refreshCsat();
 }, 500);
 
 function onFlowEvent(e) {
