@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from services.common.codec import Envelope, decode, encode, new_event
 from services.common.db import OutboxMessage, ProcessedEvent, create_tables, make_engine
-from services.common.pb.haq.v1 import events_pb2
+from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 from services.common.runtime import EventConsumer
 from services.escalation.adapters.db import (
     MODELS,
@@ -49,6 +49,21 @@ def new_engine(path: Path) -> Engine:
 def rerouted(cid: str, owner: str, event_id: str) -> Envelope:
     msg = events_pb2.ComplaintRouted(
         complaint_id=cid, team="billing", owner=owner, sla_policy="healthcare-standard", reason="rerouted"
+    )
+    return new_event(msg, source="/haq/routing", subject=cid, event_id=event_id)
+
+
+def reassigned(cid: str, owner: str, team: str, policy: str, event_id: str) -> Envelope:
+    """Routing decided again (a triage correction): new team, owner, priority and SLA policy."""
+    msg = events_pb2.ComplaintRouted(
+        complaint_id=cid,
+        team=team,
+        owner=owner,
+        priority=complaint_pb2.PRIORITY_CRITICAL,
+        sla_policy=policy,
+        reassignment=True,
+        previous_owner="agent-7",
+        reason="triage corrected",
     )
     return new_event(msg, source="/haq/routing", subject=cid, event_id=event_id)
 
@@ -98,6 +113,9 @@ def second_batch() -> list[Envelope]:
         followed_up("c-2", 1, later),
         acknowledged("c-5", later),
         rerouted("c-5", "agent-9", "rtd-c-5-third"),
+        reassigned("c-3", "agent-4", "privacy-office", "healthcare-privacy", "rtd-c-3-corrected"),
+        reassigned("c-1", "agent-5", "safety", "safety-critical", "rtd-c-1-corrected"),  # owned: a transfer
+        acknowledged("c-3", later + timedelta(seconds=5)),
         followed_up("c-7", 1, later),  # no case yet
     ]
 
@@ -180,7 +198,9 @@ def test_a_batch_leaves_exactly_what_the_same_events_one_at_a_time_leave(tmp_pat
     assert any(e[0] == "breach:c-4:acknowledgement:0" for e in got["outbox"])
     assert len(got["outbox"]) > 20
     assert max(r["version"] for r in got["escalation_cases"]) >= 3
-    assert "fup-c-7-1" in got["markers"] and len(got["markers"]) == 24
+    assert [r["team"] for r in got["escalation_cases"] if r["complaint_id"] == "c-3"] == ["privacy-office"]
+    assert "rtd-c-1-corrected:transfer-requested" in [e[0] for e in got["outbox"]]
+    assert "fup-c-7-1" in got["markers"] and len(got["markers"]) == 26
 
 
 class BrokenTeamDirectory:
