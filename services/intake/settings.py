@@ -62,3 +62,20 @@ class MailSettings(BaseSettings):
 @lru_cache
 def get_mail_settings() -> MailSettings:
     return MailSettings()
+
+
+class ChatSettings(BaseSettings):
+    """The chat/social webhook (POST /v1/chat/messages on intake's HTTP port)."""
+
+    model_config = SettingsConfigDict(env_prefix="HAQ_CHAT_", extra="ignore")
+
+    # Slack signs every request with the app's signing secret (X-Slack-Signature); with it set, a
+    # correctly signed request is accepted without a bearer token. Empty: Slack cannot post while
+    # auth is on (a generic integration posts with a bearer token, as to /v1/events).
+    slack_signing_secret: str = ""
+    slack_max_age_s: int = 300  # a signed request older than this is refused (replays)
+    # User ids of our own bots, comma-separated: their messages are never taken (no loops).
+    own_bot_ids: str = ""
+
+    def bot_ids(self) -> frozenset[str]:
+        return frozenset(b.strip() for b in self.own_bot_ids.split(",") if b.strip())

@@ -28,7 +28,9 @@ class MailThreadRow(SQLModel, table=True):
     tenant: str = Field(primary_key=True)
     message_id: str = Field(primary_key=True)  # without angle brackets, at most 250 characters
     complaint_id: str = Field(index=True)
-    kind: str  # complaint | follow_up (what this mail made)
+    # complaint | follow_up (what this mail made), or chat_thread: a chat/social thread
+    # (`chat:{network}:{thread}`, services/intake/chat_service.py), which no Message-ID can equal
+    kind: str
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -47,7 +49,7 @@ def complaint_for(
 
     for message_id in message_ids:
         row = session.get(MailThreadRow, (tenant, message_id))
-        if row is not None:
+        if row is not None and row.kind != "chat_thread":  # a chat thread key is no mail's id
             return row.complaint_id
         kind, value = ours.get(message_id, ("", ""))
         complaint_id = value if kind == "case" else ""
@@ -59,6 +61,13 @@ def complaint_for(
             if complaint is not None and complaint.tenant == tenant:
                 return complaint.id
     return None
+
+
+def complaint_row(session: Session, complaint_id: str) -> Any:
+    """The ComplaintRow with this id, or None."""
+    from .db import ComplaintRow
+
+    return session.get(ComplaintRow, complaint_id)
 
 
 def complaint_by_reference(session: Session, tenant: str, reference: str) -> Any:

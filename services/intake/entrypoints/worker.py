@@ -1,5 +1,6 @@
 """Wiring for the intake process: gRPC IntakeService, the raw integration topic, the HTTP
-CloudEvents endpoint, the case-file projection of the lifecycle topic, and the outbox relay."""
+CloudEvents endpoint, the chat/social webhook, the email channel, the case-file projection of
+the lifecycle topic, and the outbox relay."""
 
 from __future__ import annotations
 
@@ -32,9 +33,12 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
+from ..chat_service import ChatIntake
 from ..domain import casefile
+from ..domain.chat_inbound import ChatRejected
 from ..service import IntakeService
-from . import cloudevents_in
+from ..settings import ChatSettings
+from . import chat_in, cloudevents_in
 from .grpc_api import IntakeServicer
 from .mail_runtime import IntakeRuntime, MailChannels
 
@@ -108,6 +112,34 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
                 await asyncio.to_thread(_dead_letter_http, engine, relay, str(exc), body, headers)
                 return self.json({"error": str(exc), "field": exc.field}, status=400)
             return self.json(_result_json(result), status=202)
+
+    chat_settings = ChatSettings()
+    chat = ChatIntake(service, chat_settings.bot_ids())
+
+    @app.page("/v1/chat/messages")
+    class ChatEndpoint(faust.web.View):
+        """The chat/social adapter contract (services/intake/entrypoints/chat_in.py, docs/channels.md)."""
+
+        async def post(self, request: Any) -> Any:
+            body = await request.read()
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            tenant = None
+            if settings.auth_secret and not chat_in.slack_signature_ok(
+                chat_settings.slack_signing_secret, headers, body, chat_settings.slack_max_age_s
+            ):
+                principal, refusal = _http_principal(settings.auth_secret, request.headers)
+                if principal is None:
+                    return self.json(refusal, status=401 if refusal["field"] == "authorization" else 403)
+                tenant = principal.tenant
+            try:
+                outcome = await asyncio.to_thread(chat.accept, chat_in.parse_body(body), tenant)
+            except ChatRejected as exc:
+                status = 413 if exc.field == "payload" and "bytes" in exc.problem else 400
+                return self.json({"error": str(exc), "field": exc.field}, status=status)
+            except Exception:
+                log.exception("chat message not stored; the platform will retry")
+                return self.json({"error": "not stored; try again", "field": ""}, status=503)
+            return self.json(outcome.as_json(), status=200)
 
     add_ops_pages(app, SVC, grpc_server)
     # The email channel (SMTP listener, IMAP poller) when configured: services/intake/entrypoints/mail_runtime.py.
