@@ -434,7 +434,7 @@ def compliance_cmd(
     timeout: Timeout = 10.0,
     escalation: Target = None,
 ) -> None:
-    """Met and breached clocks per sector, team and clock."""
+    """Met and breached clocks per sector, team and clock; customer ratings (CSAT) per team, sector and channel."""
     request = escalation_pb2.GetComplianceRequest()
     if since:
         try:
@@ -449,7 +449,14 @@ def compliance_cmd(
         f"{r.compliance:.1%}"
         for r in resp.rows
     ]
-    _print(resp, json_, "\n".join(["compliance", *lines]) if lines else "no finished clocks yet")
+    text = "\n".join(["compliance", *lines]) if lines else "no finished clocks yet"
+    csat = [
+        f"  {r.team or '-':<22} {r.sector or '-':<12} {r.channel or '-':<9} ratings {r.ratings:>5}  "
+        f"mean {r.mean:.2f}  rated 4-5 {r.satisfied_share:.1%}"
+        for r in resp.csat
+    ]
+    text += "\n" + ("\n".join(["customer satisfaction (CSAT)", *csat]) if csat else "no customer ratings yet")
+    _print(resp, json_, text)
 
 
 # --- triage corrections (routing's CorrectTriage and ListCorrections) ---------------------------

@@ -20,7 +20,7 @@ from services.common.broker import free_port
 from services.common.pb.haq.v1 import escalation_pb2, escalation_pb2_grpc
 from tests.e2e.test_case_flow import case_when, run
 from tests.e2e.test_dashboard_browser import ARTIFACTS, browser  # noqa: F401 (fixture)
-from tests.e2e.test_platform import Platform
+from tests.e2e.test_platform import Platform, haq
 
 pytestmark = pytest.mark.e2e
 
@@ -223,6 +223,9 @@ def test_submit_follow_reply_and_rate_in_english_and_persian(platform_with_porta
     assert (row.team, row.sector, row.channel, row.ratings, row.mean, row.satisfied_share) == (
         case["team"], "healthcare", "web", 1, 5.0, 1.0,
     )  # fmt: skip
+    shown = haq(platform, "case", "compliance")
+    assert shown.returncode == 0, shown.stderr
+    assert "customer satisfaction (CSAT)" in shown.stdout and "mean 5.00  rated 4-5 100.0%" in shown.stdout
 
     # 7. and in the ops dashboard's charts (CSAT per team, sector or channel)
     browser.get(platform.dashboard_url + "/charts?token=" + platform.token("ops"))
