@@ -40,6 +40,7 @@ SECTORS = ("general", "healthcare", "education", "b2b")
 PORTAL = web.AppKey("portal", Portal)
 LINKS = web.AppKey("links", PortalLinkSettings)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+CSRF_TOKEN = web.RequestKey("csrf", str)  # this request's form token (the cookie's value)
 log = logging.getLogger(__name__)
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
@@ -75,7 +76,7 @@ def language(request: web.Request) -> str:
 
 
 def csrf_value(request: web.Request) -> str:
-    return request.get("csrf") or request.cookies.get(CSRF_COOKIE) or ""
+    return request.get(CSRF_TOKEN) or request.cookies.get(CSRF_COOKIE) or ""
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
@@ -103,7 +104,7 @@ async def csrf_middleware(request: web.Request, handler):  # noqa: ANN001
     new = not token or len(token) > 64
     if new:
         token = secrets.token_urlsafe(24)
-    request["csrf"] = token
+    request[CSRF_TOKEN] = token
     if request.method == "POST":
         origin = request.headers.get("Origin")
         if origin and origin != "null" and origin.split("://", 1)[-1] != request.host:
