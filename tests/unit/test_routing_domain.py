@@ -145,7 +145,7 @@ def test_override_is_evaluated_first_whatever_the_file_order() -> None:
 
 
 def test_explanation_lists_rules_considered_and_why_the_winner_matched() -> None:
-    d = route(sector="education", complainant_role="parent", body="the timetable changed")
+    d = route(sector="education", complainant_role="parent", body="the timetable is unclear")
     assert "safety-security (override): no" in d.explanation
     assert "education-safeguarding (override): no (mentions none of its" in d.explanation
     assert "education-parent: matched (sector is education, complainant is parent)" in d.explanation

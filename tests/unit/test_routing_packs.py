@@ -148,6 +148,8 @@ SIGNAL_CASES = [
     # (input, team, priority, rule_id, the keyword rule it gets past)
     (dict(sector="general", body="The heater in my flat burned my hand and smoke filled the room"),
      "safety-security", "critical", "safety-security-signal", "safety-security"),
+    (dict(sector="general", language="fa", body="کتری برقی که خریدم منفجر شد و دستم سوخت"),
+     "safety-security", "critical", "safety-security-signal", "safety-security"),
     (dict(sector="education", complainant_role="parent",
           body="Older pupils keep pushing my son around and taking his lunch money at school"),
      "safeguarding", "critical", "education-safeguarding-signal", "education-safeguarding"),
@@ -168,6 +170,28 @@ def test_signal_rules_catch_what_the_keywords_miss(
     signal = next(b.signal for r in RULES.overrides + RULES.rules if r.id == rule_id for b in r.when.signals)
     assert f"Decided by the {signal} signal of triage model {RULES.triage_model}." in d.explanation
     assert f"{signal} signal " in d.explanation and "≥" in d.explanation
+
+
+CHANGED_IS_SAFETY = pytest.mark.xfail(
+    strict=True,
+    reason="triage-1 weighs the word 'changed' as a safety signal (0.5-0.85 on one-line complaints)",
+)
+EVERYDAY = [
+    "The waiting room was dirty", "I was billed twice", "Nobody answered the phone", "My kettle stopped working",
+    "The API is slow", "my order is late", "How do I return it for a refund?", "We dispute the penalty in our contract",
+    "سفارش من دیر رسید", "قرارداد ما نقض شد",
+    pytest.param("the timetable changed", marks=CHANGED_IS_SAFETY),
+    pytest.param("My flight was changed", marks=CHANGED_IS_SAFETY),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", EVERYDAY)
+@pytest.mark.parametrize("sector", SECTORS)
+def test_everyday_complaints_trip_no_signal_rule(sector: str, body: str) -> None:
+    """The signal rules add catches; an ordinary complaint keeps the route the keyword packs gave it."""
+    d = route(sector=sector, body=body)
+    assert "signal" not in d.rule_id, d.explanation
+    assert "trust-and-safety-review" not in d.tags, d.explanation
 
 
 def test_fraud_in_inflected_persian_is_flagged_by_signal_and_keeps_its_team() -> None:
