@@ -68,6 +68,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         env[f"HAQ_{name.upper()}"] = str(value)
     # The dashboard has its own settings class; keep it off the default port unless a test chose one.
     env.setdefault("HAQ_DASHBOARD_PORT", str(free_port()))
+    # The portal likewise (devrun starts it too); its links point at the port it got.
+    portal = env.setdefault("HAQ_PORTAL_PORT", str(free_port()))
+    env.setdefault("HAQ_PORTAL_PUBLIC_URL", f"http://127.0.0.1:{portal}")
     return env
 
 
