@@ -22,6 +22,7 @@ from typing import Any
 import jdatetime
 import jinja2
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from services.common.pb.haq.v1 import complaint_pb2
 from services.common.portal_links import PortalLinkSettings, check_rating_link
@@ -43,6 +44,7 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 CSRF_TOKEN = web.RequestKey("csrf", str)  # this request's form token (the cookie's value)
 log = logging.getLogger(__name__)
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+PAGES = Counter("haq_portal_requests_total", "Portal requests by route and status", ["route", "status"])
 
 
 def format_time(value: datetime | None, language: str) -> str:
@@ -121,11 +123,17 @@ async def csrf_middleware(request: web.Request, handler):  # noqa: ANN001
 
 @web.middleware
 async def unavailable_middleware(request: web.Request, handler):  # noqa: ANN001
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "other"
     try:
-        return await handler(request)
+        response = await handler(request)
+    except web.HTTPException as exc:
+        PAGES.labels(route, str(exc.status)).inc()
+        raise
     except IntakeError as exc:
         log.warning("intake call failed: %s", exc.code)
-        return render(request, "message.html.j2", status=503, message_key="unavailable")
+        response = render(request, "message.html.j2", status=503, message_key="unavailable")
+    PAGES.labels(route, str(response.status)).inc()
+    return response
 
 
 async def run(fn, *args: Any) -> Any:  # noqa: ANN001
@@ -354,6 +362,10 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
 def create_app(portal: Portal, link_settings: PortalLinkSettings) -> web.Application:
     app = web.Application(middlewares=[unavailable_middleware, csrf_middleware], client_max_size=MAX_FORM)
     app[PORTAL] = portal
@@ -371,5 +383,6 @@ def create_app(portal: Portal, link_settings: PortalLinkSettings) -> web.Applica
     app.router.add_post("/rate/{complaint}", rate_link_submit)
     app.router.add_post("/logout", sign_out)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_static("/static/", HERE / "static")
     return app

@@ -100,6 +100,9 @@ def test_forms_need_csrf_and_a_customer_sees_only_their_own_complaints(
             forged = await client.get(f"/rate/{mine.complaint_id}?score=5&exp=9999999999&sig={'0' * 32}")
             assert forged.status == 410
 
+            exposed = await (await client.get("/metrics")).text()
+            assert 'haq_portal_requests_total{route="/complaints/{reference}",status="404"}' in exposed
+
             await client.post("/logout", data={"csrf": csrf})
             after = await client.get("/complaints", allow_redirects=False)
             assert after.status == 302
