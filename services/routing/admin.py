@@ -273,16 +273,25 @@ class RoutingAdministration:
         )
 
     def simulate(self, source: str, file_name: str, last: int) -> Simulation:
+        """The last N routed complaints' stored inputs (subject, body, history, and any signal a
+        person corrected) routed by the candidate and by the active set; the lifecycle topic only
+        when nothing is stored yet."""
         if last < 0 or last > 100_000:
             raise InvalidData("last", "must be between 1 and 100000")
-        if self.read_recent is None:
-            raise Conflict("simulation needs the lifecycle topic, which this process cannot read")
         with Session(self.engine) as session:
             candidate = self._candidate(session, source, file_name)
             baseline = self.rule_sets.active(session)
             directory, _ = db.load_directory(session, self.router.fallback_directory)
-        # Each set scores the complaints with its own model: a new model or threshold shows its effect.
-        return simulate(baseline, candidate, directory, self.read_recent(last or 100), scored)
+            stored = db.recent_inputs(session, last or 100)
+        if stored:
+            complaints: Iterable[RoutingInput] = [input_from_json(data) for data in stored]
+        elif self.read_recent is not None:
+            complaints = self.read_recent(last or 100)
+        else:
+            raise Conflict("nothing is routed yet, and this process cannot read the lifecycle topic")
+        # Each set scores the complaints with its own model (corrections kept): a new model or
+        # threshold shows its effect.
+        return simulate(baseline, candidate, directory, complaints, scored)
 
     def audit_log(self, limit: int, action: str) -> list[db.RoutingAudit]:
         with Session(self.engine) as session:

@@ -325,3 +325,70 @@ def test_simulate_scores_each_set_with_its_own_model() -> None:
         RULES, replace(RULES, version="s-3"), DIRECTORY, complaints, lambda c, v: with_scores(c, models[v])
     )
     assert same.changes == () and models["fake-1"].calls == 4  # one model: scored once per complaint
+
+
+# --- the service on SQLite: scored once in on_received, stored, simulated with corrections -------
+
+
+class Counting:
+    """The shipped model, counting how often it scores."""
+
+    def __init__(self, model):
+        self.model, self.version, self.calls = model, model.version, 0
+
+    def score(self, subject: str, body: str):
+        self.calls += 1
+        return self.model.score(subject, body)
+
+
+def test_the_service_scores_each_complaint_once_and_simulate_keeps_corrections(tmp_path, monkeypatch) -> None:
+    from sqlmodel import Session
+
+    from services.common.codec import new_event
+    from services.common.db import create_tables, make_engine
+    from services.common.pb.haq.v1 import complaint_pb2, events_pb2
+    from services.common.runtime import EventConsumer
+    from services.routing.adapters import db
+    from services.routing.adapters.files import BUILTIN_RULES
+    from services.routing.admin import RoutingAdministration, seed_rule_set
+    from services.routing.service import Router, RuleSets
+
+    counting = Counting(scorer.load_model("triage-1"))
+    monkeypatch.setattr("services.routing.service.load_model", lambda version=None: counting)
+    engine = make_engine(f"sqlite:///{tmp_path / 'routing.db'}")
+    create_tables(engine, db.MODELS)
+    db.seed_directory(engine, DIRECTORY)
+    seed_rule_set(engine, {t.id for t in DIRECTORY.teams})
+    router = Router(RuleSets(), default_tenant="default", fallback_directory="default")
+    consumer = EventConsumer("routing-lifecycle", "routing", engine, relay=None)
+    harm = "The heater in my flat burned my hand and smoke filled the room"
+    for cid, body in (("harm", harm), ("marked", "my order is late"), ("plain", "my order is late")):
+        msg = events_pb2.ComplaintReceived(
+            complaint=complaint_pb2.Complaint(
+                id=cid, tenant="default", sector=complaint_pb2.SECTOR_GENERAL, body=body
+            )
+        )
+        assert consumer.apply(
+            new_event(msg, source="/test", subject=cid, event_id=f"evt-{cid}"), router.on_received
+        )
+    assert counting.calls == 3  # once per complaint, whatever the number of rules reading signals
+    with Session(engine) as session:
+        routed = {cid: db.get_decision(session, cid) for cid in ("harm", "marked", "plain")}
+        assert routed["harm"].rule_id == "safety-security-signal"
+        stored = input_from_json(routed["harm"].input_json)
+        assert stored.triage_model == "triage-1" and stored.signal("safety").score >= 0.5
+        # A person marks safety on "marked" (as CorrectTriage stores it).
+        marked = routed["marked"]
+        marked.input_json = input_to_json(with_correction(input_from_json(marked.input_json), "safety", True))
+        session.add(marked)
+        session.commit()
+
+    admin = RoutingAdministration(engine, router, router.rule_sets, relay=None)
+    builtin = BUILTIN_RULES.read_text(encoding="utf-8")
+    stricter = builtin.replace("version: builtin-2", "version: strict").replace(
+        "signals: {safety: {min: 0.5}}", "signals: {safety: {min: 0.99}}"
+    )
+    sim = admin.simulate(stricter, "strict.yaml", 10)
+    assert sim.complaints == 3 and [c.complaint_id for c in sim.changes] == ["harm"]
+    assert counting.calls == 3  # same model: the stored scores are used, not scored again
+    assert sim.candidate_rule_hits["safety-security-signal"] == 1  # the corrected one still matches

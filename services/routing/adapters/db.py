@@ -435,6 +435,16 @@ def find_decision(session: Session, complaint: str) -> RoutingDecisionRecord | N
     return row
 
 
+def recent_inputs(session: Session, last: int) -> list[dict[str, Any]]:
+    """The stored inputs of the `last` complaints routed most recently, oldest first (one query)."""
+    rows = session.exec(
+        select(RoutingDecisionRecord.input_json)
+        .order_by(RoutingDecisionRecord.decided_at.desc(), RoutingDecisionRecord.complaint_id.desc())  # type: ignore[attr-defined]
+        .limit(last)
+    ).all()
+    return [r for r in reversed(rows) if r]
+
+
 def has_directory(session: Session, tenant: str) -> bool:
     return (
         session.exec(select(RoutingTeam.id).where(RoutingTeam.tenant == tenant).limit(1)).first() is not None
