@@ -242,8 +242,9 @@ def simulate(
     routing: RoutingOption = None,
     timeout: TimeoutOption = 60.0,
 ) -> None:
-    """Route the last N complaints from the lifecycle topic by the candidate and by the active
-    set, and report what would change. Changes nothing."""
+    """Route the last N routed complaints (their stored inputs, scored by each set's triage model,
+    corrections kept) by the candidate and by the active set, and report what would change.
+    Changes nothing."""
     request = routing_pb2.SimulateRuleSetRequest(source=_read(file), file_name=file.name, last=last)
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         rep = stub.SimulateRuleSet(request, timeout=timeout)
