@@ -298,7 +298,8 @@ TEMPLATE_KEYS = (
 @dataclass(frozen=True)
 class LowRatingRule:
     """What a low rating does here (HAQ_NOTIFY_LOW_RATING_ACTION): alert_lead mails the team lead
-    for a rating at or below the threshold; reopen and none send nothing from notifications."""
+    for a rating at or below the threshold; reopen (escalation reopens the case) and none send
+    nothing from notifications."""
 
     action: str = "alert_lead"
     threshold: int = 2

@@ -39,7 +39,8 @@ class NotifySettings(BaseSettings):
     directory_refresh_s: float = 60.0
     directory_max_stale_s: float = 3600.0
     # A customer's low rating after resolution (ComplaintRated at or below the threshold):
-    # alert_lead mails the team's lead; reopen is escalation's to do (not built yet); none: nothing.
+    # alert_lead mails the team's lead; reopen: escalation reopens the case (it reads this same
+    # variable, services/escalation/adapters/satisfaction.py) and no mail goes out; none: nothing.
     low_rating_action: str = "alert_lead"
     low_rating_threshold: int = 2
 

@@ -54,3 +54,39 @@ def test_latest_rating_counts_once_and_figures_are_per_team_sector_channel(tmp_p
         assert satisfaction.csat(s, since=T0 + timedelta(minutes=1)) == [
             ("care", "healthcare", "web", 1, 5.0, 1.0)
         ]
+
+
+def test_a_low_rating_marks_a_reopen_only_when_configured_and_the_timer_settles_it(tmp_path, monkeypatch):
+    engine = make_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    create_tables(engine, satisfaction.MODELS)
+    satisfaction.low_rating_settings.cache_clear()
+    with Session(engine) as s:
+        satisfaction.on_rated(s, rated("c1", 1, T0))  # the default action alerts the lead: no reopen
+        s.commit()
+        assert not s.get(satisfaction.RatingRow, "c1").reopen_pending
+    monkeypatch.setenv("HAQ_NOTIFY_LOW_RATING_ACTION", "reopen")
+    satisfaction.low_rating_settings.cache_clear()
+    try:
+        with Session(engine) as s:
+            satisfaction.on_rated(s, rated("c1", 2, T0 + timedelta(minutes=1)))
+            satisfaction.on_rated(s, rated("c2", 3, T0))  # above the threshold
+            satisfaction.on_rated(s, rated("c3", 1, T0))
+            s.commit()
+        calls = []
+
+        def apply(complaint_id, request_id, action, *, kind):
+            calls.append((complaint_id, request_id, kind))
+            if complaint_id == "c3":
+                raise LookupError("complaint c3 has no case in escalation")
+
+        assert satisfaction.reopen_pending(engine, apply) == 2
+        assert calls == [("c1", "rating:r-c1-2", "reopen"), ("c3", "rating:r-c3-1", "reopen")]
+        with Session(engine) as s:
+            rows = {cid: s.get(satisfaction.RatingRow, cid) for cid in ("c1", "c2", "c3")}
+            assert [r.reopen_pending for r in rows.values()] == [False, False, False]
+            assert rows["c1"].reopen_outcome == "reopened" and rows["c3"].reopen_outcome.startswith(
+                "not reopened"
+            )
+        assert satisfaction.reopen_pending(engine, apply) == 0  # settled: nothing twice
+    finally:
+        satisfaction.low_rating_settings.cache_clear()

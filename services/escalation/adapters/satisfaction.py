@@ -5,15 +5,26 @@ Kept beside the clock tables rather than in them: a rating changes no clock, and
 rate again (the portal lets them change their mind) -- the later rating replaces the earlier one,
 so every complaint counts once. An event older than the stored rating (redelivered out of order)
 changes nothing.
+
+A low rating can reopen the complaint (HAQ_NOTIFY_LOW_RATING_ACTION=reopen, the same setting that
+makes notifications alert the team lead instead): the handler only marks the rating
+`reopen_pending` in the consumer's transaction; the worker's timer then takes escalation's own
+reopen path (CaseActions.apply with the domain's `reopen`, request id "rating:<rating id>", so a
+retry reopens once) outside any consumer transaction, and clears the mark with the outcome.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import DateTime, func
 from sqlalchemy import case as when
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.common.codec import Envelope
@@ -21,7 +32,10 @@ from services.common.db import as_utc, utcnow
 from services.common.pb.haq.v1 import complaint_pb2
 from services.common.proto_values import enum_name, to_datetime
 
+from ..domain import CaseError, reopen
 from . import db
+
+log = logging.getLogger(__name__)
 
 _TS = DateTime(timezone=True)
 MIN_RATING, MAX_RATING = 1, 5
@@ -38,6 +52,24 @@ class RatingRow(SQLModel, table=True):
     channel: str = ""
     rated_at: datetime = Field(sa_type=_TS, index=True)
     updated_at: datetime = Field(sa_type=_TS)
+    reopen_pending: bool = Field(default=False, index=True)  # a low rating waiting to reopen the case
+    reopen_outcome: str = ""  # "reopened", or why not (not resolved any more, no case)
+
+
+class LowRatingSettings(BaseSettings):
+    """The one low-rating setting notifications reads too (services/notifications/settings.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="HAQ_NOTIFY_", extra="ignore")
+    low_rating_action: str = "alert_lead"  # alert_lead | reopen | none
+    low_rating_threshold: int = 2
+
+    def reopens(self, rating: int) -> bool:
+        return self.low_rating_action == "reopen" and MIN_RATING <= rating <= self.low_rating_threshold
+
+
+@lru_cache
+def low_rating_settings() -> LowRatingSettings:
+    return LowRatingSettings()
 
 
 # Every table of escalation's database (the migrations compare against this list).
@@ -63,7 +95,42 @@ def on_rated(session: Session, envelope: Envelope) -> None:
     row.rating_id, row.rating, row.rated_at, row.updated_at = msg.rating_id, msg.rating, rated_at, utcnow()
     row.team, row.sector = team[:200], sector[:100]
     row.channel = enum_name(complaint_pb2.Channel, msg.channel)
+    row.reopen_pending = low_rating_settings().reopens(msg.rating)
+    row.reopen_outcome = ""
     session.add(row)
+
+
+REOPENED_BY = "customer-rating"
+
+
+def reopen_pending(engine: Engine, apply: Callable[..., Any], limit: int = 50) -> int:
+    """Reopen the complaints whose latest rating asked for it, through `apply` (CaseActions.apply).
+    Returns how many were settled; a transient failure leaves the mark for the next tick."""
+    with Session(engine) as session:
+        rows = session.exec(select(RatingRow).where(col(RatingRow.reopen_pending)).limit(limit)).all()
+        pending = [(r.complaint_id, r.rating_id, r.rating) for r in rows]
+    settled = 0
+    for complaint_id, rating_id, rating in pending:
+        reason = f"the customer rated the resolution {rating}/5"
+        try:
+            apply(
+                complaint_id,
+                f"rating:{rating_id}",
+                lambda case, now, reason=reason: reopen(case, REOPENED_BY, reason, now),
+                kind="reopen",
+            )
+            outcome = "reopened"
+        except (CaseError, LookupError) as exc:  # not resolved any more, or no case here
+            outcome = f"not reopened: {exc}"[:300]
+        with Session(engine) as session:
+            row = session.get(RatingRow, complaint_id)
+            if row is not None and row.rating_id == rating_id:  # a newer rating decides for itself
+                row.reopen_pending, row.reopen_outcome = False, outcome
+                session.add(row)
+                session.commit()
+        log.info("low rating of %s: %s", complaint_id, outcome)
+        settled += 1
+    return settled
 
 
 def csat(

@@ -128,6 +128,16 @@ def build(
         except Exception:  # a failed tick is retried by the next one; the timer must live on
             log.exception("firing due deadlines failed")
 
+    @app.timer(interval=1.0)
+    async def reopen_on_low_ratings() -> None:
+        # HAQ_NOTIFY_LOW_RATING_ACTION=reopen: escalation's own reopen path, outside the consumer.
+        if not getattr(app, "_haq_ready", False):
+            return
+        try:
+            await asyncio.to_thread(satisfaction.reopen_pending, engine, actions.apply)
+        except Exception:  # retried by the next tick
+            log.exception("reopening on low ratings failed")
+
     add_ops_pages(app, SVC, grpc_server)
     return app, ServiceRuntime(SVC, grpc_server, relay)
 

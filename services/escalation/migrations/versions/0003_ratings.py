@@ -28,15 +28,21 @@ def upgrade() -> None:
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reopen_pending", sa.Boolean(), nullable=False),
+        sa.Column("reopen_outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.PrimaryKeyConstraint("complaint_id"),
     )
     with op.batch_alter_table("escalation_ratings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_escalation_ratings_rated_at"), ["rated_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_escalation_ratings_team"), ["team"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_escalation_ratings_reopen_pending"), ["reopen_pending"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("escalation_ratings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_escalation_ratings_reopen_pending"))
         batch_op.drop_index(batch_op.f("ix_escalation_ratings_team"))
         batch_op.drop_index(batch_op.f("ix_escalation_ratings_rated_at"))
     op.drop_table("escalation_ratings")
