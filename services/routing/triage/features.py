@@ -9,8 +9,7 @@ a bigram ("security deposit", "killer price").
 
 A feature's value is its count divided by sqrt(total feature occurrences in the text): close to
 an L2 norm for short texts, and additive over words, so the scorer can sum a per-word weight
-vector it caches instead of touching every n-gram again (docs: the triage section of
-services/routing/README.md).
+vector it caches instead of touching every n-gram again.
 """
 
 from __future__ import annotations

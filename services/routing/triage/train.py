@@ -47,25 +47,27 @@ MAX_FEATURES = 40_000  # the strongest kept; with MIN_WEIGHT keeps the JSON well
 MIN_WEIGHT = 1e-3  # |weight| below this for every signal moves no probability visibly
 
 
-def _folds(y: np.ndarray) -> StratifiedGroupKFold | None:
+def _folds(y: np.ndarray, folds: int = FOLDS) -> StratifiedGroupKFold | None:
     smallest = int(min(y.sum(), len(y) - y.sum()))
     if smallest < 2:
         return None
-    return StratifiedGroupKFold(n_splits=min(FOLDS, smallest), shuffle=True, random_state=SEED)
+    return StratifiedGroupKFold(n_splits=min(folds, smallest), shuffle=True, random_state=SEED)
 
 
 def _classifier(c: float) -> LogisticRegression:
     return LogisticRegression(C=c, class_weight="balanced", max_iter=5000, tol=1e-6)
 
 
-def out_of_fold_margins(x: Any, y: np.ndarray, groups: Sequence[str], c: float) -> np.ndarray:
+def out_of_fold_margins(
+    x: Any, y: np.ndarray, groups: Sequence[str], c: float, folds: int = FOLDS
+) -> np.ndarray:
     """Margins of each item from a model fitted without its group (paraphrases and spelling
     variants of one complaint never sit on both sides of a fold, as in the held-out split)."""
-    folds = _folds(y)
-    if folds is None:
+    splitter = _folds(y, folds)
+    if splitter is None:
         raise ValueError("needs at least 2 positive and 2 negative training items")
     margins = np.zeros(len(y))
-    for fit_rows, test_rows in folds.split(np.zeros(len(y)), y, groups):
+    for fit_rows, test_rows in splitter.split(np.zeros(len(y)), y, groups):
         model = _classifier(c).fit(x[fit_rows], y[fit_rows])
         margins[test_rows] = model.decision_function(x[test_rows])
     return margins
@@ -127,7 +129,13 @@ class Fitted:
         return float(_sigmoid(np.array(slope * margin + offset)))
 
 
-def fit(train: Sequence[Item], version: str, corpus_sha256: str, c_grid: Sequence[float] = C_GRID) -> Fitted:
+def fit(
+    train: Sequence[Item],
+    version: str,
+    corpus_sha256: str,
+    c_grid: Sequence[float] = C_GRID,
+    folds: int = FOLDS,
+) -> Fitted:
     rows = [feature_values(i.subject, i.body) for i in train]
     document_frequency: dict[str, int] = {}
     for row in rows:
@@ -147,7 +155,7 @@ def fit(train: Sequence[Item], version: str, corpus_sha256: str, c_grid: Sequenc
         y = np.array([i.labels[signal] for i in train])
         if y.sum() < 2 or len(y) - y.sum() < 2:
             raise ValueError(f"signal {signal}: needs at least 2 positive and 2 negative training items")
-        tried = {c: out_of_fold_margins(x, y, groups, c) for c in c_grid}
+        tried = {c: out_of_fold_margins(x, y, groups, c, folds) for c in c_grid}
         chosen = max(c_grid, key=lambda c: (round(average_precision_score(y, tried[c]), 6), -c))
         margins = tried[chosen]
         calibration[signal] = platt(margins, y)

@@ -1,0 +1,165 @@
+"""Triage figures (printed, never asserted): the shipped model's precision and recall per signal on
+the corpus's held-out split (overall and by language, at the model's recommended thresholds, recall
+as a ratio of its target), the pure-Python scorer's time per complaint (p50/p99), and which team
+the real routing rules send each held-out complaint to, against the team its labels call for.
+
+Expected team from the labels (the first that applies):
+  education + safeguarding  -> safeguarding
+  safety                    -> safety-security
+  healthcare + privacy      -> privacy-office
+  otherwise                 -> the sector's own teams (general-care; healthcare: patient-experience
+                               or clinical-governance; education: student-affairs or
+                               parent-relations; b2b: b2b-accounts or contracts), counted as one
+                               class "sector team" since the labels do not say which of them.
+Routing goes through the public domain API: `services.routing.domain.routing.outcome` with the
+seed rule set (services/routing/seed/rules.yaml) and directory (services/routing/seed/directory.yaml),
+once with keywords only and, where the domain has `model.with_scores` (signal conditions), once
+with the complaint scored by the shipped model first.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import string
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from services.routing.adapters.files import SEED, load_directory, load_rule_set
+from services.routing.domain import model as domain_model
+from services.routing.domain.model import RoutingInput
+from services.routing.domain.routing import outcome
+from services.routing.triage import SIGNALS, load_model
+from services.routing.triage.corpus import CORPUS, LANGUAGES, RECALL_TARGETS, Item, evaluate, read_corpus
+from services.routing.triage.scorer import MODELS_DIR, load_model_file
+
+SIGNAL_TEAMS = ("safeguarding", "safety-security", "privacy-office")
+SECTOR_TEAM = "sector team"
+# The corpus's roles in the routing vocabulary (services/routing/domain/model.py ROLES).
+ROLES = {
+    "customer": "consumer",
+    "patient": "patient",
+    "relative": "relative",
+    "parent": "parent",
+    "student": "student",
+    "employee": "staff",
+    "business": "business_contact",
+}
+ROUNDS = 5
+
+
+def expected_team(item: Item) -> str:
+    labels = item.labels
+    if item.sector == "education" and labels["safeguarding"]:
+        return "safeguarding"
+    if labels["safety"]:
+        return "safety-security"
+    if item.sector == "healthcare" and labels["privacy"]:
+        return "privacy-office"
+    return SECTOR_TEAM
+
+
+def routing_input(item: Item) -> RoutingInput:
+    return RoutingInput(
+        complaint_id=item.id,
+        sector=item.sector,
+        complainant_role=ROLES.get(item.role, ""),
+        channel=item.channel,
+        language=item.language,
+        subject=item.subject,
+        body=item.body,
+    )
+
+
+def _ratio(value: float | None, target: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" + (f" ({value / target:.2f} of target {target})" if target else "")
+
+
+def signal_figures() -> None:
+    model = load_model()
+    items, corpus_hash = read_corpus(CORPUS)
+    heldout = [i for i in items if i.split == "heldout"]
+    print(
+        f"model {model.version} ({(MODELS_DIR / f'{model.version}.json').stat().st_size:,} bytes, "
+        f"{len(model.weights):,} features); corpus {len(items)} items, held-out {len(heldout)} "
+        f"(fa {sum(i.language == 'fa' for i in heldout)}, en {sum(i.language == 'en' for i in heldout)}); "
+        f"model trained on the current corpus: {model.trained_on.get('corpus_sha256') == corpus_hash}"
+    )
+    figures = evaluate(model, heldout)
+    for signal in SIGNALS:
+        f = figures[signal]
+        target = RECALL_TARGETS.get(signal)
+        for scope, c in (("all", f["overall"]), *((lang, f["by_language"][lang]) for lang in LANGUAGES)):
+            print(
+                f"  {signal:13s} {scope:3s} threshold {f['threshold']:.3f}  positives {c['positives']:3d}/{c['items']:3d}  "
+                f"precision {_ratio(c['precision'], None):5s}  recall {_ratio(c['recall'], target)}  "
+                f"f1 {_ratio(c['f1'], None)}"
+            )
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def latency() -> None:
+    items, _ = read_corpus(CORPUS)
+    fresh = load_model_file(MODELS_DIR / f"{load_model().version}.json")  # its word cache is empty
+    for label, rounds in (("first pass (word cache cold)", 1), (f"{ROUNDS} more passes (warm)", ROUNDS)):
+        times = []
+        for _ in range(rounds):
+            for i in items:
+                started = time.perf_counter()
+                fresh.score(i.subject, i.body)
+                times.append(time.perf_counter() - started)
+        print(
+            f"  scorer, {label}: p50 {statistics.median(times) * 1e3:.3f} ms  "
+            f"p99 {_percentile(times, 0.99) * 1e3:.3f} ms  max {max(times) * 1e3:.3f} ms per complaint "
+            f"({len(times)} scores; target p99 <= 1 ms: {_percentile(times, 0.99) * 1e3:.2f}x)"
+        )
+    rng = random.Random(11)
+    worst = " ".join("".join(rng.choices(string.ascii_lowercase, k=9)) for _ in range(600))
+    started = time.perf_counter()
+    fresh.score("", worst)
+    print(
+        f"  worst case, {len(worst):,} chars of unseen words (cut to 4,000): "
+        f"{(time.perf_counter() - started) * 1e3:.2f} ms"
+    )
+
+
+def routed_teams() -> None:
+    rule_set = load_rule_set()
+    directory = load_directory(SEED / "directory.yaml")
+    items, _ = read_corpus(CORPUS)
+    heldout = [i for i in items if i.split == "heldout"]
+    model = load_model()
+    ways: list[tuple[str, Callable[[RoutingInput], RoutingInput]]] = [("keywords only", lambda c: c)]
+    with_scores = getattr(domain_model, "with_scores", None)
+    if with_scores is not None:
+        ways.append((f"scored by {model.version} first (model.with_scores)", lambda c: with_scores(c, model)))
+    else:
+        print("  (the routing domain has no model.with_scores yet: signal conditions cannot be used)")
+    for name, prepare in ways:
+        confusion: Counter[tuple[str, str]] = Counter()
+        for item in heldout:
+            team = outcome(rule_set, directory, prepare(routing_input(item))).team.id
+            confusion[(expected_team(item), team if team in SIGNAL_TEAMS else SECTOR_TEAM)] += 1
+        print(f"  routed teams, rule set {rule_set.version}, {name}: expected (rows) x routed (columns)")
+        classes = (*SIGNAL_TEAMS, SECTOR_TEAM)
+        print("    " + " " * 16 + "".join(f"{c:>17s}" for c in classes))
+        for expected in classes:
+            row = [confusion[(expected, routed)] for routed in classes]
+            total = sum(row)
+            right = confusion[(expected, expected)]
+            target = {"safety-security": 0.98, "safeguarding": 0.95, "privacy-office": 0.95}.get(expected)
+            share = f"  recall {_ratio(right / total, target)}" if total else ""
+            print(f"    {expected:16s}" + "".join(f"{n:17d}" for n in row) + f"   ({total} items){share}")
+
+
+def run() -> None:
+    signal_figures()
+    latency()
+    routed_teams()
