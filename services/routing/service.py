@@ -386,6 +386,23 @@ class Router:
         assert isinstance(msg, events_pb2.TransferAccepted)
         self._moved(session, envelope, msg.previous_owner, False)
 
+    def on_transfer_declined(self, session: Session, envelope: Envelope) -> None:
+        """A declined (or unanswered) transfer leaves the complaint with the owner who asked for it.
+        Routing holds nobody else for an ordinary transfer, so this changes nothing then; but a
+        triage correction holds routing's new owner at once (corrections.py), and a declined
+        hand-off must give that capacity slot back and count the complaint against its owner."""
+        msg = envelope.message
+        assert isinstance(msg, events_pb2.TransferDeclined)
+        cid = msg.complaint_id or envelope.subject
+        holding = db.get_holding(session, cid)
+        if holding is None or not holding.owner or not msg.owner or holding.owner == msg.owner:
+            return
+        tenant, proposed, proposed_team = holding.tenant, holding.owner, holding.team
+        team = self._agent_team(session, tenant, msg.owner) or proposed_team
+        db.hold(session, tenant, cid, team, msg.owner, queued=False)
+        log.info("transfer of %s declined: held by %s in %s again (not %s)", cid, msg.owner, team, proposed)
+        self.drain(session, tenant, proposed_team, f"a transfer to {proposed} was declined", envelope.id)
+
     def on_owner_replaced(self, session: Session, envelope: Envelope) -> None:
         msg = envelope.message
         assert isinstance(msg, events_pb2.OwnerReplaced)

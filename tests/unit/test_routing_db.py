@@ -181,6 +181,33 @@ def test_each_complaint_counts_once_against_whoever_holds_it(engine) -> None:
     assert [r.event_id for r in rows] == ["routed:evt-m-1", "routed:rr-1"]  # moves by others emit nothing
 
 
+def test_a_declined_hand_off_gives_the_proposed_owners_slot_back(engine) -> None:
+    """A triage correction holds routing's new owner in the new team at once; when that transfer
+    is declined, the complaint counts against the owner who kept it, not the proposed one. An
+    ordinary declined transfer (routing held nobody else) changes nothing."""
+    router = Router(RuleSets(), default_tenant="default", fallback_directory="default")
+    consumer = EventConsumer("routing-lifecycle", "routing", engine, relay=None)
+    consumer.apply(received("d-1", "wrong medication"), router.on_received)
+    with Session(engine) as s:
+        kept = db.get_holding(s, "d-1").owner  # type: ignore[union-attr]
+    declined = events_pb2.TransferDeclined(complaint_id="d-1", transfer_id="d-1-t1", owner=kept)
+    _apply(consumer, router, router.on_transfer_declined, declined, "d-1", "td-0")
+    assert _counts(engine, "clinical-governance")[kept] == 1  # nothing to give back
+
+    with Session(engine) as s:  # what a correction does: hold the new team's owner at once
+        db.hold(s, "default", "d-1", "privacy-office", "elena.rossi", queued=False)
+        s.commit()
+    assert _counts(engine, "clinical-governance")[kept] == 0
+    assert _counts(engine, "privacy-office")["elena.rossi"] == 1
+    declined = events_pb2.TransferDeclined(complaint_id="d-1", transfer_id="d-1-t2", owner=kept)
+    _apply(consumer, router, router.on_transfer_declined, declined, "d-1", "td-1")
+    assert _counts(engine, "privacy-office")["elena.rossi"] == 0
+    assert _counts(engine, "clinical-governance")[kept] == 1
+    with Session(engine) as s:
+        holding = db.get_holding(s, "d-1")
+        assert holding is not None and (holding.team, holding.owner) == ("clinical-governance", kept)
+
+
 def test_a_freed_slot_assigns_the_oldest_queued_complaint(engine) -> None:
     router = Router(RuleSets(), default_tenant="default", fallback_directory="default")
     consumer = EventConsumer("routing-lifecycle", "routing", engine, relay=None)

@@ -70,6 +70,7 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
             "Resolved": router.on_resolved,
             "Closed": router.on_closed,
             "TransferAccepted": router.on_transfer_accepted,
+            "TransferDeclined": router.on_transfer_declined,
             "OwnerReplaced": router.on_owner_replaced,
             "OwnerDeclined": router.on_owner_declined,
             "RerouteRequested": router.on_reroute_requested,
