@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faust
+from sqlmodel import Session
 
 from services.common import topics
 from services.common.db import make_engine
@@ -41,6 +42,10 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
 
     rule_sets = RuleSets()
+    with Session(engine) as session:
+        # Parse the active rule set and read its triage model's file (~1 MB) now, at start,
+        # rather than inside the first complaint's transaction.
+        rule_sets.active(session)
     router = Router(
         rule_sets, default_tenant=settings.tenant, fallback_directory=directory.tenant, accounts=accounts
     )
