@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from services.common import proto_values
+
 OPEN_STATUSES = ("received", "routed", "offered", "owned", "in_progress", "waiting_on_customer")
 STATUSES = (*OPEN_STATUSES, "resolved", "closed")
 STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
@@ -87,15 +89,7 @@ def enum_name(msg: Any, field: str) -> str:
     descriptor = msg.DESCRIPTOR.fields_by_name.get(field)
     if descriptor is None or descriptor.enum_type is None:
         return ""
-    number = getattr(msg, field)
-    if not number:
-        return ""
-    enum = descriptor.enum_type
-    value = enum.values_by_number.get(number)
-    if value is None:
-        return ""
-    prefix = enum.values_by_number[0].name.removesuffix("UNSPECIFIED")
-    return value.name.removeprefix(prefix).lower()
+    return proto_values.enum_name(descriptor.enum_type, getattr(msg, field))
 
 
 def fold(state: CaseLifecycle, name: str, msg: Any) -> CaseLifecycle:

@@ -1,5 +1,5 @@
 """Plain Python values for protobuf ones: an enum number as its short lowercase name, and a
-`google.protobuf.Timestamp` as an aware UTC datetime (and back).
+`google.protobuf.Timestamp` as an aware UTC datetime (both ways).
 
 Every enum in proto/haq/v1 starts with `<PREFIX>_UNSPECIFIED = 0`, and every value carries the same
 prefix (COMPLAINT_STATUS_IN_PROGRESS, SECTOR_HEALTHCARE), so the prefix is read off the enum itself:
@@ -20,6 +20,11 @@ def _descriptor(enum: EnumTypeWrapper | EnumDescriptor) -> EnumDescriptor:
     return enum.DESCRIPTOR if isinstance(enum, EnumTypeWrapper) else enum
 
 
+def _prefix(descriptor: EnumDescriptor) -> str:
+    # Sector -> SECTOR_, ComplainantRole -> COMPLAINANT_ROLE_, ComplaintStatus -> COMPLAINT_STATUS_
+    return descriptor.values_by_number[0].name.removesuffix("UNSPECIFIED")
+
+
 def enum_name(enum: EnumTypeWrapper | EnumDescriptor, number: int) -> str:
     """`enum_name(complaint_pb2.ComplaintStatus, COMPLAINT_STATUS_IN_PROGRESS)` -> "in_progress".
 
@@ -32,8 +37,22 @@ def enum_name(enum: EnumTypeWrapper | EnumDescriptor, number: int) -> str:
     value = descriptor.values_by_number.get(number)
     if value is None:
         return ""
-    prefix = descriptor.values_by_number[0].name.removesuffix("UNSPECIFIED")
-    return value.name.removeprefix(prefix).lower()
+    return value.name.removeprefix(_prefix(descriptor)).lower()
+
+
+def enum_value(enum: EnumTypeWrapper | EnumDescriptor, name: str, *, strict: bool = False) -> int:
+    """`enum_value(complaint_pb2.ComplaintStatus, "in_progress")` -> COMPLAINT_STATUS_IN_PROGRESS.
+
+    The short name in any case ("In_Progress" too); "unspecified" is 0. 0 for "" and for a name the
+    enum does not have, or, with `strict`, ValueError naming the enum and the name for both (for
+    names this service wrote itself, where one it cannot map is a defect, not input)."""
+    descriptor = _descriptor(enum)
+    value = descriptor.values_by_name.get(_prefix(descriptor) + name.upper()) if name else None
+    if value is None:
+        if strict:
+            raise ValueError(f"enum {descriptor.name} has no value named {name!r}")
+        return 0
+    return value.number
 
 
 def to_datetime(ts: Timestamp | None) -> datetime | None:

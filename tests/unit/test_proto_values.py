@@ -9,7 +9,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
-from services.common.proto_values import enum_name, to_datetime, to_timestamp
+from services.common.proto_values import enum_name, enum_value, to_datetime, to_timestamp
 
 ENUMS = [
     complaint_pb2.Channel,
@@ -60,6 +60,34 @@ def test_a_descriptor_works_like_the_generated_enum():
     msg = events_pb2.OwnerAccepted(status=complaint_pb2.COMPLAINT_STATUS_OWNED)
     assert enum_name(field.enum_type, msg.status) == "owned"
     assert enum_name(complaint_pb2.ComplaintStatus.DESCRIPTOR, msg.status) == "owned"
+
+
+@pytest.mark.parametrize("enum", ENUMS, ids=lambda e: e.DESCRIPTOR.name)
+def test_every_short_name_maps_back_to_its_number(enum):
+    for number in enum.values():
+        assert enum_value(enum, enum_name(enum, number)) == number
+        assert enum_value(enum.DESCRIPTOR, enum_name(enum, number)) == number
+    assert enum_value(enum, "unspecified") == 0
+
+
+def test_enum_value_ignores_case():
+    status = complaint_pb2.ComplaintStatus
+    assert enum_value(status, "In_Progress") == complaint_pb2.COMPLAINT_STATUS_IN_PROGRESS
+    assert enum_value(status, "WAITING_ON_CUSTOMER") == complaint_pb2.COMPLAINT_STATUS_WAITING_ON_CUSTOMER
+
+
+@pytest.mark.parametrize("name", ["", "urgent", "SECTOR_HEALTHCARE", "health care", "healthcare "])
+def test_an_empty_or_unknown_name_is_unspecified(name):
+    # The full proto name is not a short name: only the prefix read off the enum is added.
+    assert enum_value(complaint_pb2.Sector, name) == 0
+
+
+@pytest.mark.parametrize("name", ["", "urgent", "PRIORITY_HIGH"])
+def test_strict_refuses_an_empty_or_unknown_name_naming_the_enum(name):
+    with pytest.raises(ValueError, match=rf"Priority.*{name!r}"):
+        enum_value(complaint_pb2.Priority, name, strict=True)
+    assert enum_value(complaint_pb2.Priority, "high", strict=True) == complaint_pb2.PRIORITY_HIGH
+    assert enum_value(complaint_pb2.Priority, "unspecified", strict=True) == 0
 
 
 def test_timestamp_round_trip_keeps_the_instant_to_the_microsecond():
