@@ -27,6 +27,7 @@ from services.common.handler import Batched
 from services.common.lifecycle import CaseLifecycle, fold
 from services.common.outbox import OutboxRelay, stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
+from services.common.proto_values import to_timestamp
 
 from .adapters import db, mapping
 from .adapters.db import (
@@ -226,7 +227,7 @@ class IntakeService:
                 ],
             ),
         )
-        event.history.first_seen_at.FromDatetime(as_utc(customer.first_seen_at))
+        event.history.first_seen_at.CopyFrom(to_timestamp(customer.first_seen_at))
         stage(
             session,
             new_event(
@@ -354,7 +355,7 @@ class IntakeService:
                 channel=mapping.to_number(mapping.CHANNEL, channel),
                 body=body,
             )
-            event.received_at.FromDatetime(now)
+            event.received_at.CopyFrom(to_timestamp(now))
             stage(
                 session,
                 new_event(
@@ -577,5 +578,5 @@ def complaint_message(row: ComplaintRow) -> complaint_pb2.Complaint:
         metadata=json.loads(row.metadata_json or "{}"),
         idempotency_key=row.idempotency_key,
     )
-    msg.received_at.FromDatetime(as_utc(row.received_at))
+    msg.received_at.CopyFrom(to_timestamp(row.received_at))
     return msg

@@ -8,23 +8,9 @@ from typing import Any
 from google.protobuf import json_format
 
 from services.common.pb.haq.v1 import complaint_pb2 as pb
+from services.common.proto_values import enum_name, enum_value
 
 from ..domain.draft import CustomerInput, Draft, FieldError, Social
-
-
-def enum_name(enum: Any, number: int, prefix: str) -> str:
-    """PRIORITY_CRITICAL -> "critical"; unspecified -> ""."""
-    name = enum.Name(number) if number in enum.values() else ""
-    if not name or name.endswith("_UNSPECIFIED"):
-        return ""
-    return name.removeprefix(prefix).lower()
-
-
-def enum_value(enum: Any, text: str, prefix: str) -> int:
-    if not text:
-        return 0
-    return enum.Value(prefix + text.upper())
-
 
 CHANNEL = (pb.Channel, "CHANNEL_")
 SECTOR = (pb.Sector, "SECTOR_")
@@ -34,11 +20,13 @@ STATUS = (pb.ComplaintStatus, "COMPLAINT_STATUS_")
 
 
 def to_name(kind: tuple[Any, str], number: int) -> str:
-    return enum_name(kind[0], number, kind[1])
+    """PRIORITY_CRITICAL -> "critical"; unspecified or unknown -> ""."""
+    return enum_name(kind[0], number)
 
 
 def to_number(kind: tuple[Any, str], text: str) -> int:
-    return enum_value(kind[0], text, kind[1])
+    """ "critical" -> PRIORITY_CRITICAL; "" -> 0. A stored name the enum lacks raises ValueError."""
+    return enum_value(kind[0], text, strict=True) if text else 0
 
 
 def draft_from_proto(d: pb.ComplaintDraft) -> Draft:

@@ -9,9 +9,9 @@ import grpc
 
 from services.common.auth import current_principal
 from services.common.auth_policy import Hidden, can_see, check_visible, tenant_scope
-from services.common.db import as_utc
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import complaint_pb2, intake_pb2, intake_pb2_grpc
+from services.common.proto_values import to_timestamp
 
 from ..adapters import mapping
 from ..domain.draft import CustomerInput, DraftRejected, Social, validate_identifiers
@@ -138,7 +138,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             ],
             account_ids=[i.value for i in view.identities if i.kind == "account"],
         )
-        profile.first_seen_at.FromDatetime(as_utc(view.customer.first_seen_at))
+        profile.first_seen_at.CopyFrom(to_timestamp(view.customer.first_seen_at))
         summaries = []
         for c in visible:
             s = intake_pb2.ComplaintSummary(
@@ -151,7 +151,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 owner=c.owner,
                 team=c.team,
             )
-            s.received_at.FromDatetime(as_utc(c.received_at))
+            s.received_at.CopyFrom(to_timestamp(c.received_at))
             summaries.append(s)
         return intake_pb2.ListCustomerComplaintsResponse(customer=profile, complaints=summaries)
 
@@ -172,11 +172,11 @@ def case_file(view: CaseView) -> intake_pb2.CaseFile:
     for clock in view.clocks:
         d = out.sla.add(clock=clock.clock, state=clock.state)
         if clock.started_at:
-            d.started_at.FromDatetime(as_utc(clock.started_at))
+            d.started_at.CopyFrom(to_timestamp(clock.started_at))
         if clock.due_at:
-            d.due_at.FromDatetime(as_utc(clock.due_at))
+            d.due_at.CopyFrom(to_timestamp(clock.due_at))
         if clock.stopped_at:
-            d.stopped_at.FromDatetime(as_utc(clock.stopped_at))
+            d.stopped_at.CopyFrom(to_timestamp(clock.stopped_at))
     for note in view.notifications:
         n = out.notifications.add(
             notification_id=note.notification_id,
@@ -186,10 +186,10 @@ def case_file(view: CaseView) -> intake_pb2.CaseFile:
             status=note.status,
             detail=note.detail,
         )
-        n.at.FromDatetime(as_utc(note.at))
+        n.at.CopyFrom(to_timestamp(note.at))
     for entry in view.timeline:
         t = out.timeline.add(
             event_id=entry.event_id, type=entry.type, source=entry.source, summary=entry.summary
         )
-        t.at.FromDatetime(as_utc(entry.at))
+        t.at.CopyFrom(to_timestamp(entry.at))
     return out
