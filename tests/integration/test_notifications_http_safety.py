@@ -23,7 +23,7 @@ from services.notifications.adapters.http_channels import (
     UrlRefused,
     is_transient,
 )
-from services.notifications.service import describe
+from services.notifications.service_layer.shared import describe
 from tests.integration.test_notifications_channels import SECRET, service_env
 from tests.integration.test_notifications_service import (
     complaint_received,

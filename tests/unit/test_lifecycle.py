@@ -17,7 +17,7 @@ from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.pb.haq.v1 import events_pb2 as ev
 from services.console.flow import FlowState
 from services.notifications.adapters.db import ComplaintContact
-from services.notifications.service import case_update
+from services.notifications.service_layer.recorder import case_update
 
 CID = "c-1"
 OWNED = c.COMPLAINT_STATUS_OWNED

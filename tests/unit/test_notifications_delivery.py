@@ -37,7 +37,10 @@ from services.notifications.domain.model import (
 from services.notifications.domain.schedule import RetryPolicy
 from services.notifications.domain.templates import TemplateRenderer
 from services.notifications.domain.tenant import StaffProfile, parse_tenants
-from services.notifications.service import Admin, Dispatcher, NotRetryable, Planner, Recorder, Senders
+from services.notifications.service_layer.admin import Admin, NotRetryable
+from services.notifications.service_layer.dispatcher import Dispatcher, Senders
+from services.notifications.service_layer.planner import Planner
+from services.notifications.service_layer.recorder import Recorder
 
 T0 = datetime(2025, 3, 20, 8, 0, tzinfo=UTC)  # 11:30 in Tehran
 

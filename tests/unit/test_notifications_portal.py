@@ -10,7 +10,7 @@ from services.notifications.domain.audience import CaseState, TeamLadder, needs_
 from services.notifications.domain.model import Audience, Template
 from services.notifications.domain.templates import TemplateRenderer
 from services.notifications.domain.tenant import StaffProfile, TenantConfig
-from services.notifications.service import LowRatingRule, template_values, to_trigger
+from services.notifications.service_layer.planner import LowRatingRule, template_values, to_trigger
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 CASE = CaseState(

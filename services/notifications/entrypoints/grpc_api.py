@@ -20,7 +20,7 @@ from ..adapters import db
 from ..adapters.db import DeliveryRow
 from ..domain.guard import Verdict
 from ..domain.model import DeliveryStatus, Template
-from ..service import Admin, NotFound, NotRetryable
+from ..service_layer.admin import Admin, NotFound, NotRetryable
 
 
 def delivery_to_pb(row: DeliveryRow) -> notifications_pb2.Delivery:

@@ -30,7 +30,10 @@ from ..adapters.smtp import SmtpSender
 from ..adapters.tenant_config import TenantBook
 from ..domain.schedule import RetryPolicy
 from ..domain.templates import TemplateRenderer
-from ..service import Admin, Dispatcher, LowRatingRule, Planner, Recorder, Senders
+from ..service_layer.admin import Admin
+from ..service_layer.dispatcher import Dispatcher, Senders
+from ..service_layer.planner import LowRatingRule, Planner
+from ..service_layer.recorder import Recorder
 from ..settings import NotifySettings, get_notify_settings
 from .grpc_api import NotificationAdminServicer
 
