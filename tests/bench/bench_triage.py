@@ -13,20 +13,28 @@ Expected team from the labels (the first that applies):
                                class "sector team" since the labels do not say which of them.
 Routing goes through the public domain API: `services.routing.domain.routing.outcome` with the
 seed rule set (services/routing/seed/rules.yaml) and directory (services/routing/seed/directory.yaml),
-once with keywords only and, where the domain has `model.with_scores` (signal conditions), once
-with the complaint scored by the shipped model first.
+once with keywords only and, where the domain has `model.with_scores` (signal conditions), with the
+complaint scored by the shipped model first: under the seed's own signal minimums, and under the
+same rules with each minimum set to the model's recommended threshold for that signal.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import statistics
 import string
 import time
 from collections import Counter
 from collections.abc import Callable
 
-from services.routing.adapters.files import SEED, load_directory, load_rule_set
+from services.routing.adapters.files import (
+    BUILTIN_RULES,
+    SEED,
+    load_directory,
+    load_rule_set,
+    parse_rule_set_text,
+)
 from services.routing.domain import model as domain_model
 from services.routing.domain.model import RoutingInput
 from services.routing.domain.routing import outcome
@@ -47,6 +55,7 @@ ROLES = {
     "business": "business_contact",
 }
 ROUNDS = 5
+_SIGNAL_MINIMUM = re.compile(r"signals: \{(\w+): \{min: [0-9.]+\}\}")
 
 
 def expected_team(item: Item) -> str:
@@ -130,19 +139,43 @@ def latency() -> None:
     )
 
 
+def at_recommended_thresholds(model_thresholds: dict[str, float]) -> str | None:
+    """The seed rules' text with every `signals: {name: {min: x}}` set to the model's recommended
+    threshold for that signal (None when the seed rules have no signal conditions)."""
+    text = BUILTIN_RULES.read_text(encoding="utf-8")
+    if not _SIGNAL_MINIMUM.search(text):
+        return None
+    return _SIGNAL_MINIMUM.sub(
+        lambda m: f"signals: {{{m.group(1)}: {{min: {model_thresholds[m.group(1)]:.4f}}}}}", text
+    )
+
+
 def routed_teams() -> None:
-    rule_set = load_rule_set()
     directory = load_directory(SEED / "directory.yaml")
     items, _ = read_corpus(CORPUS)
     heldout = [i for i in items if i.split == "heldout"]
     model = load_model()
-    ways: list[tuple[str, Callable[[RoutingInput], RoutingInput]]] = [("keywords only", lambda c: c)]
+    seed = load_rule_set()
+    ways: list[tuple[str, object, Callable[[RoutingInput], RoutingInput]]] = [
+        ("keywords only", seed, lambda c: c)
+    ]
     with_scores = getattr(domain_model, "with_scores", None)
-    if with_scores is not None:
-        ways.append((f"scored by {model.version} first (model.with_scores)", lambda c: with_scores(c, model)))
-    else:
+    if with_scores is None:
         print("  (the routing domain has no model.with_scores yet: signal conditions cannot be used)")
-    for name, prepare in ways:
+    else:
+        ways.append(
+            (f"scored by {model.version} first (model.with_scores)", seed, lambda c: with_scores(c, model))
+        )
+        recommended = at_recommended_thresholds(dict(model.thresholds))
+        if recommended is not None:
+            ways.append(
+                (
+                    f"scored by {model.version}, signal minimums at its recommended thresholds",
+                    parse_rule_set_text(recommended),
+                    lambda c: with_scores(c, model),
+                )
+            )
+    for name, rule_set, prepare in ways:
         confusion: Counter[tuple[str, str]] = Counter()
         for item in heldout:
             team = outcome(rule_set, directory, prepare(routing_input(item))).team.id

@@ -61,9 +61,9 @@ HARD_NEGATIVES = [
         "Killer prices this week, so I ordered three jackets, but one came in the wrong size.",
         marks=pytest.mark.xfail(
             strict=True,
-            reason="triage-1 scores it 0.105, above the safety threshold 0.089 that recall 0.98 needs on "
-            "this corpus (cross-validated precision there is 0.47): narrative words (came, week) carry "
-            "safety weight; needs more hard negatives in the corpus",
+            reason="triage-1 scores it just above the safety threshold that recall 0.98 needs on this "
+            "corpus (precision there about 0.45 by cross-validation, models/triage-1.metrics.json): "
+            "narrative words (came, week) carry safety weight; needs more hard negatives in the corpus",
         ),
     ),
     ("قیمت", "قیمتش آدمو میکشه، ولی کیفیتش عالیه و زود هم رسید."),

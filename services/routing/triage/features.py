@@ -7,9 +7,10 @@ boundary): "کلاهبردارها" shares "کلاهب", "لاهبر" ... with "
 what makes one model robust to Persian inflection and to spelling variants. Adjacent words give
 a bigram ("security deposit", "killer price").
 
-A feature's value is its count divided by sqrt(total feature occurrences in the text): close to
-an L2 norm for short texts, and additive over words, so the scorer can sum a per-word weight
-vector it caches instead of touching every n-gram again.
+Each distinct word and word pair counts once. A feature's value is how many of the text's distinct
+words give it, divided by sqrt(total over all features + LENGTH_PRIOR): close to an L2 norm,
+and additive over words, so the scorer can sum a per-word weight vector it caches instead of
+touching every n-gram again.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ from ..domain.text import normalize
 MAX_CHARS = 4000  # longer complaints are cut before scoring: bounded time per complaint
 CHAR_NGRAMS = (3, 5)  # inclusive range of character n-gram lengths, within word boundaries
 MAX_WORD_CHARS = 40  # a longer "word" (a URL, a pasted hash) gives its unigram only, no n-grams
-FEATURE_SCHEME = "wb-char3-5+word1-2+sqrtlen"  # changes whenever the functions below change
+# Added to the feature total before the square root. A positive prior shrinks one-line complaints
+# toward the intercept: with 200 (about the corpus's median total) "my flight was changed" scores
+# safety 0.72 instead of 0.97 and cross-validation on the train split is unchanged (mean average
+# precision 0.732 vs 0.729), but the recommended thresholds move and one hard negative of the tests
+# ("security deposit refund") ends just above the safety threshold; left at 0 until the corpus has
+# more short complaints to choose it on.
+LENGTH_PRIOR = 0
+FEATURE_SCHEME = (
+    f"wb-char3-5+word1-2+distinct+sqrtlen{LENGTH_PRIOR}"  # changes whenever the functions below change
+)
 
 # Persian and Arabic spellings, digits, ZWNJ, diacritics and case: if the normaliser folds these
 # differently, a model trained with the old folding would silently score other features.
@@ -62,17 +72,20 @@ def bigrams(text_words: list[str]) -> Iterable[str]:
 
 
 def feature_values(subject: str, body: str) -> dict[str, float]:
-    """Every feature of a complaint with its value (count / sqrt(total occurrences)). Training
-    uses this; the scorer computes the same numbers word by word."""
+    """Every feature of a complaint with its value. Each distinct word (and word pair) counts once,
+    however often it is repeated: a word said five times is not five times the evidence, and a
+    long rant must not outweigh the one sentence that matters. A value is the number of distinct
+    words giving the feature, divided by sqrt(total + LENGTH_PRIOR). Training uses this; the
+    scorer computes the same numbers word by word."""
     text_words = words(subject, body)
     counts: Counter[str] = Counter()
-    for w in text_words:
+    for w in dict.fromkeys(text_words):
         counts.update(word_features(w))
-    counts.update(bigrams(text_words))
+    counts.update(dict.fromkeys(bigrams(text_words), 1))
     total = sum(counts.values())
     if not total:
         return {}
-    scale = 1.0 / math.sqrt(total)
+    scale = 1.0 / math.sqrt(total + LENGTH_PRIOR)
     return {f: c * scale for f, c in counts.items()}
 
 

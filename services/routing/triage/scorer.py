@@ -27,6 +27,7 @@ from .features import (
     BIGRAM,
     FEATURE_SCHEME,
     FUNCTION_WORDS,
+    LENGTH_PRIOR,
     normaliser_fingerprint,
     readable,
     word_features,
@@ -66,39 +67,32 @@ class TriageModel:
 
     def score(self, subject: str, body: str) -> dict[str, SignalScore]:
         """Every signal's calibrated score for one complaint, with the terms that raised it."""
-        counts: dict[str, int] = {}
         text_words = words(subject or "", body or "")
-        for w in text_words:
-            counts[w] = counts.get(w, 0) + 1
         n = len(SIGNALS)
         margin = [0.0] * n
         total = 0
-        # Per term: its summed weights times its count (scaled below), for top_terms.
+        # Each distinct word and word pair counts once (features.feature_values); its summed
+        # weights are kept per term for top_terms.
         contributions: list[tuple[str, tuple[float, ...]]] = []
-        for w, count in counts.items():
+        for w in dict.fromkeys(text_words):
             occurrences, vector = self._word(w)
-            total += occurrences * count
+            total += occurrences
             if vector is not None:
-                scaled = tuple(v * count for v in vector)
                 if w not in FUNCTION_WORDS:
-                    contributions.append((w, scaled))
+                    contributions.append((w, vector))
                 for i in range(n):
-                    margin[i] += scaled[i]
-        pairs: dict[str, int] = {}
-        for a, b in zip(text_words, text_words[1:], strict=False):
-            key = f"{BIGRAM}{a} {b}"
-            pairs[key] = pairs.get(key, 0) + 1
-        total += len(text_words) - 1 if text_words else 0
-        for key, count in pairs.items():
+                    margin[i] += vector[i]
+        pairs = dict.fromkeys(f"{BIGRAM}{a} {b}" for a, b in zip(text_words, text_words[1:], strict=False))
+        total += len(pairs)
+        for key in pairs:
             vector = self.weights.get(key)
             if vector is not None:
-                scaled = tuple(v * count for v in vector)
                 term = readable(key)
                 if not all(part in FUNCTION_WORDS for part in term.split()):
-                    contributions.append((term, scaled))
+                    contributions.append((term, vector))
                 for i in range(n):
-                    margin[i] += scaled[i]
-        scale = 1.0 / math.sqrt(total) if total else 0.0
+                    margin[i] += vector[i]
+        scale = 1.0 / math.sqrt(total + LENGTH_PRIOR) if total else 0.0
         scores: dict[str, SignalScore] = {}
         for i, signal in enumerate(SIGNALS):
             slope, offset = self.calibration[i]
