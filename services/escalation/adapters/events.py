@@ -6,13 +6,13 @@ field the message has is copied, with times, clocks and statuses converted."""
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.codec import Envelope, new_event
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
+from services.common.proto_values import enum_value, to_datetime, to_timestamp
 
 from ..domain import CaseStatus, DomainEvent, Priority, SlaClock
 
@@ -40,20 +40,13 @@ def priority_from_pb(value: int) -> Priority:
 
 
 def status_to_pb(status: CaseStatus) -> int:
-    return complaint_pb2.ComplaintStatus.Value(f"COMPLAINT_STATUS_{status.name}")
+    return enum_value(complaint_pb2.ComplaintStatus, status.name, strict=True)
 
 
-def timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
-def from_timestamp(ts: Timestamp) -> datetime | None:
-    """None for an unset timestamp."""
-    if ts.seconds == 0 and ts.nanos == 0:
-        return None
-    return ts.ToDatetime(tzinfo=UTC)
+# Escalation's times are aware UTC (domain.clock.utc refuses naive ones), so these are the shared
+# conversions under the names this module's callers import.
+timestamp = to_timestamp
+from_timestamp = to_datetime  # None for an unset timestamp
 
 
 def clock_to_pb(clock: SlaClock) -> events_pb2.SlaClock:
