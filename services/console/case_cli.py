@@ -10,7 +10,7 @@ or one that may not do this, 1 anything else.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +25,7 @@ from services.common.pb.haq.v1 import (
     routing_pb2,
     routing_pb2_grpc,
 )
+from services.common.proto_values import to_datetime, to_timestamp
 from services.console.grpc_cli import EXIT_INVALID, fail, service_stub
 
 app = typer.Typer(help="escalation commands", no_args_is_help=True)
@@ -54,9 +55,8 @@ def _status(value: int) -> str:
 
 
 def _when(ts: Any) -> str:
-    if ts is None or (ts.seconds == 0 and ts.nanos == 0):
-        return "-"
-    return ts.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    at = to_datetime(ts)
+    return "-" if at is None else at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _print(message: Any, as_json: bool, text: str) -> None:
@@ -441,7 +441,7 @@ def compliance_cmd(
             at = datetime.fromisoformat(since)
         except ValueError:
             fail(f"--since: {since!r} is not an ISO date or time", EXIT_INVALID)
-        request.since.FromDatetime((at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC))
+        request.since.CopyFrom(to_timestamp(at))
     with service_stub("escalation", escalation_pb2_grpc.SlaServiceStub, escalation, timeout) as stub:
         resp = stub.GetCompliance(request, timeout=timeout)
     lines = [

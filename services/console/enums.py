@@ -9,6 +9,7 @@ from __future__ import annotations
 from google.protobuf.descriptor import EnumDescriptor
 
 from services.common.pb.haq.v1 import complaint_pb2
+from services.common.proto_values import enum_name, enum_value
 
 CHANNEL = complaint_pb2.Channel.DESCRIPTOR
 SECTOR = complaint_pb2.Sector.DESCRIPTOR
@@ -37,11 +38,11 @@ def to_proto(enum: EnumDescriptor, name: str) -> int:
     if not text:
         return 0
     key = text.upper().replace("-", "_").replace(" ", "_")
-    prefix = _prefix(enum)
-    value = enum.values_by_name.get(key) or enum.values_by_name.get(prefix + key)
-    if value is None or value.number == 0:
+    full = enum.values_by_name.get(key)
+    number = full.number if full is not None else enum_value(enum, key)
+    if not number:
         raise ValueError(f"{name!r} is not one of {', '.join(choices(enum))}")
-    return value.number
+    return number
 
 
 def to_name(enum: EnumDescriptor, number: int) -> str | None:
@@ -49,7 +50,4 @@ def to_name(enum: EnumDescriptor, number: int) -> str | None:
     A number this build does not know (a newer server) is shown as the number."""
     if number == 0:
         return None
-    value = enum.values_by_number.get(number)
-    if value is None:
-        return str(number)
-    return value.name.removeprefix(_prefix(enum)).lower()
+    return enum_name(enum, number) or str(number)

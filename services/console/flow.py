@@ -24,6 +24,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services.common.codec import Envelope
 from services.common.lifecycle import CaseLifecycle, fold
 from services.common.pb.haq.v1 import events_pb2
+from services.common.proto_values import to_datetime
 
 from . import enums
 from .watch import complaint_id, summarize
@@ -57,9 +58,7 @@ FIRST_RESPONSE_BINS = (
 
 
 def ts(value: Timestamp) -> datetime | None:
-    if value.seconds == 0 and value.nanos == 0:
-        return None
-    return value.ToDatetime(tzinfo=UTC)
+    return to_datetime(value)
 
 
 def iso(value: datetime | None) -> str | None:

@@ -13,14 +13,13 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.common.pb.haq.v1 import complaint_pb2, intake_pb2
+from services.common.proto_values import to_datetime
 
 from . import enums
 
 
 def ts_datetime(ts: Timestamp) -> datetime | None:
-    if ts.seconds == 0 and ts.nanos == 0:
-        return None
-    return ts.ToDatetime(tzinfo=UTC)
+    return to_datetime(ts)
 
 
 def ts_iso(ts: Timestamp) -> str | None:
