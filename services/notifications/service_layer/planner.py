@@ -14,6 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from services.common import portal_links
 from services.common.db import utcnow
 from services.common.pb.haq.v1 import events_pb2
+from services.common.proto_values import to_datetime
 
 from ..adapters import db
 from ..adapters import smtp as smtp_adapter
@@ -24,7 +25,7 @@ from ..domain.audience import CUSTOMER_EVENTS, CaseState, Planned, TeamLadder, T
 from ..domain.model import Audience, Channel, DeliveryKey, Template, delivery_class
 from ..domain.templates import RenderedMessage, TemplateRenderer, choose_language
 from ..domain.tenant import StaffProfile, TenantConfig
-from .shared import GUARD_FINDINGS, _when
+from .shared import GUARD_FINDINGS
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +45,25 @@ def to_trigger(
     staff: tuple[str, ...] = ()
     level = clock = reply_channel = ""
     if name == "ComplaintReceived":
-        values["received_at"] = _when(msg.complaint.received_at)
+        values["received_at"] = to_datetime(msg.complaint.received_at)
     elif name == "AgentResponded":
         values |= {"body": msg.body, "agent": msg.agent}
         reply_channel = msg.channel
     elif name == "InfoRequested":
         values |= {"question": msg.question, "agent": msg.agent}
     elif name == "Resolved":
-        values |= {"summary": msg.summary, "resolved_at": _when(msg.resolved_at), "agent": msg.owner}
+        values |= {"summary": msg.summary, "resolved_at": to_datetime(msg.resolved_at), "agent": msg.owner}
     elif name == "Reopened":
         values |= {"reason": msg.reason}
     elif name == "PortalLinkRequested":
-        values |= {"portal_url": msg.url, "expires_at": _when(msg.expires_at)}
+        values |= {"portal_url": msg.url, "expires_at": to_datetime(msg.expires_at)}
     elif name == "ComplaintRated":
         values |= {"rating": msg.rating, "comment": msg.comment}
         if low_rating is not None and low_rating.alerts(msg.rating):
             level = "team_lead"
     elif name == "OwnerAssigned":
         staff = (msg.owner,)
-        values |= {"accept_by": _when(msg.accept_by), "team": msg.team}
+        values |= {"accept_by": to_datetime(msg.accept_by), "team": msg.team}
     elif name == "OwnerReplaced":
         staff = (msg.new_owner,)
         values |= {"reason": msg.reason, "team": msg.team}
@@ -74,7 +75,7 @@ def to_trigger(
         clock = msg.clock.name
         values |= {
             "clock": msg.clock.name,
-            "due_at": _when(msg.clock.due_at),
+            "due_at": to_datetime(msg.clock.due_at),
             "share_elapsed": round(msg.share_elapsed * 100),
         }
     elif name == "CustomerFollowedUp":

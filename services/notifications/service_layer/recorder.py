@@ -13,9 +13,9 @@ from services.common.db import utcnow
 from services.common.handler import Batched
 from services.common.lifecycle import CaseLifecycle, fold
 from services.common.pb.haq.v1 import complaint_pb2
+from services.common.proto_values import to_datetime
 
 from ..adapters import db
-from .shared import _when
 
 CHANNELS = {
     complaint_pb2.CHANNEL_WEB: "web",
@@ -105,7 +105,7 @@ class Recorder:
             "preferred_channel": c.metadata.get("preferred_channel")
             or c.metadata.get("notify_channel")
             or "",
-            "received_at": _when(c.received_at),
+            "received_at": to_datetime(c.received_at),
         }
 
 

@@ -1,9 +1,6 @@
-"""What the recorder, planner, dispatcher and admin share: the event source, the metrics, small helpers."""
+"""What the recorder, planner, dispatcher and admin share: the event source, the metrics, describe()."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from prometheus_client import Counter
 
@@ -24,7 +21,3 @@ JOBS_POSTPONED = Counter("haq_notification_jobs_postponed_total", "Jobs waiting 
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def _when(ts: Any) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
