@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from prometheus_client import Counter
 from sqlmodel import Session
 
@@ -22,6 +21,7 @@ from services.common.codec import Envelope, new_event
 from services.common.lifecycle import CaseLifecycle, fold
 from services.common.outbox import stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
+from services.common.proto_values import enum_name, enum_value
 
 from .adapters import db
 from .adapters.files import parse_rule_set_text
@@ -46,16 +46,6 @@ TRIAGE_FAILURES = Counter(
     "Complaints routed without triage signals because the model could not score them",
     ["model"],
 )
-
-
-def enum_name(enum: EnumTypeWrapper, value: int, prefix: str) -> str:
-    """`SECTOR_HEALTHCARE` -> "healthcare"; unspecified or unknown numbers -> ""."""
-    try:
-        name = enum.Name(value)
-    except ValueError:
-        return ""
-    short = name.removeprefix(prefix).lower()
-    return "" if short == "unspecified" else short
 
 
 def _date(value: str) -> date | None:
@@ -97,9 +87,9 @@ def routing_input(
     return RoutingInput(
         complaint_id=c.id,
         tenant=tenant,
-        sector=enum_name(complaint_pb2.Sector, c.sector, "SECTOR_"),
-        complainant_role=enum_name(complaint_pb2.ComplainantRole, c.complainant_role, "COMPLAINANT_ROLE_"),
-        channel=enum_name(complaint_pb2.Channel, c.channel, "CHANNEL_"),
+        sector=enum_name(complaint_pb2.Sector, c.sector),
+        complainant_role=enum_name(complaint_pb2.ComplainantRole, c.complainant_role),
+        channel=enum_name(complaint_pb2.Channel, c.channel),
         language=c.language,
         subject=c.subject,
         body=c.body,
@@ -176,7 +166,7 @@ def input_from_json(data: Mapping[str, Any]) -> RoutingInput:
 
 
 def priority_value(priority: str) -> int:
-    return complaint_pb2.Priority.Value(f"PRIORITY_{priority.upper()}")
+    return enum_value(complaint_pb2.Priority, priority, strict=True)
 
 
 def routed_message(decision: Decision) -> events_pb2.ComplaintRouted:

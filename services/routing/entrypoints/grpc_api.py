@@ -32,9 +32,9 @@ from services.common.auth_policy import (
     may_manage_rule_sets,
     tenant_scope,
 )
-from services.common.db import as_utc
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
+from services.common.proto_values import to_timestamp
 
 from ..adapters import db
 from ..adapters.files import Problem, RuleSetInvalid
@@ -76,7 +76,7 @@ def _errors(method: F) -> F:
 
 def _ts(message: Any, field: str, value: datetime | None) -> None:
     if value is not None:
-        getattr(message, field).FromDatetime(as_utc(value))
+        getattr(message, field).CopyFrom(to_timestamp(value))
 
 
 def changed_by(requested: str) -> str:
