@@ -23,7 +23,7 @@ from services.common.codec import new_event
 from services.common.db import utcnow
 from services.common.outbox import OutboxRelay, stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2, intake_pb2
-from services.common.proto_values import enum_name
+from services.common.proto_values import enum_name, to_timestamp
 
 from .adapters import db
 from .adapters.intake import IntakeClient, IntakeError
@@ -125,7 +125,7 @@ class Portal:
             url=f"{self.public_url}/link/{issued.token}",
             purpose="follow",
         )
-        event.expires_at.FromDatetime(issued.expires_at)
+        event.expires_at.CopyFrom(to_timestamp(issued.expires_at))
         with Session(self.engine) as session:
             session.add(
                 db.LinkRow(
@@ -268,7 +268,7 @@ class Portal:
             complaint_id=complaint.id, rating_id=rating_id, rating=rating, comment=comment, team=case.team,
             sector=enum_name(complaint_pb2.Sector, complaint.sector), channel=complaint.channel,
         )  # fmt: skip
-        event.rated_at.FromDatetime(now)
+        event.rated_at.CopyFrom(to_timestamp(now))
         with Session(self.engine) as session:
             row = session.get(db.RatingRow, complaint.id)
             if row is None:
