@@ -192,7 +192,48 @@ def routed_teams() -> None:
             print(f"    {expected:16s}" + "".join(f"{n:17d}" for n in row) + f"   ({total} items){share}")
 
 
+REVIEWS = {  # signal -> (the team that acts on it, the flag that tells its lead to review)
+    "safety": ("safety-security", "safety-review"),
+    "safeguarding": ("safeguarding", "safeguarding-review"),
+}
+
+
+def review_reach() -> None:
+    """With the seed rules as shipped (overrides at 0.5, review flags at the model's thresholds):
+    of the held-out items labelled with a signal, the share the designated team acts on at once
+    (routed there) and the share its lead sees at all (routed there, or flagged for review); of the
+    items without that label, the share sent there wrongly and the share flagged (review load)."""
+    directory = load_directory(SEED / "directory.yaml")
+    items, _ = read_corpus(CORPUS)
+    heldout = [i for i in items if i.split == "heldout"]
+    model, rules = load_model(), load_rule_set()
+    for signal, (team, tag) in REVIEWS.items():
+        positives = [i for i in heldout if i.labels[signal]]
+        negatives = [i for i in heldout if not i.labels[signal]]
+        if signal == "safeguarding":  # the review flag and the designated lead are education's
+            positives = [i for i in positives if i.sector == "education"]
+            negatives = [i for i in negatives if i.sector == "education"]
+        if not positives or not negatives:
+            continue
+
+        def seen(item: Item, team: str = team, tag: str = tag) -> tuple[bool, bool]:
+            out = outcome(rules, directory, domain_model.with_scores(routing_input(item), model))
+            return out.team.id == team, tag in out.tags
+
+        pos = [seen(i) for i in positives]
+        neg = [seen(i) for i in negatives]
+        routed = sum(r for r, _ in pos) / len(pos)
+        reached = sum(r or f for r, f in pos) / len(pos)
+        target = RECALL_TARGETS.get(signal)
+        print(
+            f"  {signal} ({len(positives)} held-out positives, {len(negatives)} negatives): routed to {team} "
+            f"{routed:.2f}; routed or flagged {tag} {_ratio(reached, target)}; negatives routed there "
+            f"{sum(r for r, _ in neg) / len(neg):.2f}, flagged for review {sum(f and not r for r, f in neg) / len(neg):.2f}"
+        )
+
+
 def run() -> None:
     signal_figures()
     latency()
     routed_teams()
+    review_reach()
