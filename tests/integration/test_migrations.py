@@ -42,7 +42,7 @@ pytestmark = pytest.mark.integration
 ADDED_INDEXES = {"processed_events": {"ix_processed_events_processed_at"}}  # 0002, every service
 ADDED_COLUMNS = {
     "notifications": {
-        "notification_contacts": {"owner_is_duty_lead", "status"},  # 0003
+        "notification_contacts": {"owner_is_duty_lead", "status", "chat_thread"},  # 0003, 0005
         "deliveries": {"handed_over_at"},  # 0004
     }
 }
@@ -180,12 +180,13 @@ def test_a_create_all_database_of_the_previous_schema_is_adopted_without_losing_
     if svc == "notifications":
         with engine.connect() as conn:
             row = conn.execute(
-                text("SELECT email, owner, owner_is_duty_lead, status FROM notification_contacts")
+                text("SELECT email, owner, owner_is_duty_lead, status, chat_thread FROM notification_contacts")
             ).one()
-        assert (row.email, row.owner, bool(row.owner_is_duty_lead), row.status) == (
+        assert (row.email, row.owner, bool(row.owner_is_duty_lead), row.status, row.chat_thread) == (
             "m@example.com",
             "reza",
             False,
+            "",
             "",
         )
 

@@ -43,6 +43,7 @@ class ComplaintContact(SQLModel, table=True):
     status: str = ""  # as services.common.lifecycle folds it; "" until an event says
     priority: str = ""
     keep_informed: str = ""  # comma-separated people ids
+    chat_thread: str = ""  # chat:{network}:{thread}: where a chat/social customer is answered
     received_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 

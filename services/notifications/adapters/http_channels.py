@@ -176,11 +176,15 @@ def post(
     timeout_s: float,
     *,
     allow_http_loopback: bool = ALLOW_HTTP_LOOPBACK,
+    answer: list[bytes] | None = None,
 ) -> int:
+    """POST; `answer`, when given, receives at most 4 KiB of a 2xx answer's body."""
     check_url(url, allow_http_loopback=allow_http_loopback, resolve=True)
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with _OPENER.open(request, timeout=timeout_s) as response:
+            if answer is not None:
+                answer.append(response.read(MAX_ERROR_BODY_READ))
             return response.status
     except urllib.error.HTTPError as exc:  # a non-2xx answer: keep its status for is_transient
         try:
@@ -219,6 +223,29 @@ class HttpChannels:
     def chat(self, url: str, text: str, *, delivery_id: str) -> None:
         body = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
         self._post(url, body, self._headers(delivery_id))
+
+    def chat_reply(
+        self, url: str, payload: dict[str, object], *, token: str, secret: str, delivery_id: str
+    ) -> None:
+        """A customer reply on their chat thread (domain/chat_reply.py builds the payload):
+        a Bearer token (Slack's bot token for chat.postMessage) and/or a Haq-Signature like
+        webhooks. Slack answers 200 with {"ok": false, "error"} on a refusal: a failure too."""
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers = self._headers(delivery_id)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if secret:
+            headers[signing.HEADER] = signing.sign(secret, body)
+        answer: list[bytes] = []
+        post(url, body, headers, self.timeout_s, allow_http_loopback=self.allow_http_loopback, answer=answer)
+        try:
+            parsed = json.loads(answer[0]) if answer and answer[0].strip() else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and parsed.get("ok") is False:
+            error = bounded(str(parsed.get("error", "")), 80)
+            status = 429 if error == "ratelimited" else 400  # a rate limit is worth another try
+            raise HttpFailure(url, status, reason=f"the chat provider refused: {error}")
 
     def sms(self, url: str, token: str, to: str, text: str, *, delivery_id: str, reference: str) -> None:
         body = json.dumps(

@@ -24,6 +24,8 @@ def configured_urls(tenant: TenantConfig) -> Iterator[tuple[str, str]]:
         yield f"webhook {hook.id!r} url", hook.url
     if tenant.chat_webhook_url:
         yield "chat webhook_url", tenant.chat_webhook_url
+    if tenant.chat_reply_url:
+        yield "chat reply_url", tenant.chat_reply_url
     if tenant.sms_provider_url:
         yield "sms url", tenant.sms_provider_url
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .chat_reply import parse_thread
 from .model import Audience, Channel, Template
 from .tenant import StaffProfile, TenantConfig
 
@@ -51,6 +52,7 @@ class CaseState:
     team: str = ""
     priority: str = ""  # critical, high, normal, low
     keep_informed: tuple[str, ...] = ()
+    chat_thread: str = ""  # the chat/social thread the complaint came in on (chat_reply.py)
 
     @property
     def critical(self) -> bool:
@@ -95,13 +97,24 @@ class Planned:
 
 def customer_channel(case: CaseState, tenant: TenantConfig, requested: str = "") -> tuple[str, str]:
     """(channel, address) for the customer: the requested or chosen channel if we can reach them
-    there, else the one they used, else whatever we have."""
+    there, else the one they used, else whatever we have. A complaint that came in on a chat or
+    social thread is answered on that thread (the address is the thread key) instead of by email,
+    while the tenant has a chat endpoint; an agent or customer choosing email or SMS still wins."""
     sms_ok = bool(tenant.sms_provider_url and case.phone)
+    on_thread = (
+        case.channel in ("chat", "social") and bool(tenant.chat_replies_to) and parse_thread(case.chat_thread)
+    )
     reachable = {
         Channel.EMAIL.value: case.email if case.email else "",
         Channel.SMS.value: case.phone if sms_ok else "",
+        Channel.CHAT.value: case.chat_thread if on_thread else "",
     }
-    used = {"phone": Channel.SMS.value, "email": Channel.EMAIL.value}.get(case.channel, Channel.EMAIL.value)
+    used = {
+        "phone": Channel.SMS.value,
+        "email": Channel.EMAIL.value,
+        "chat": Channel.CHAT.value,
+        "social": Channel.CHAT.value,
+    }.get(case.channel, Channel.EMAIL.value)
     for choice in (requested, case.preferred_channel, used, Channel.EMAIL.value, Channel.SMS.value):
         if choice in reachable and reachable[choice]:
             return choice, reachable[choice]

@@ -65,12 +65,22 @@ class TenantConfig:
     max_reply_chars: int = DEFAULT_MAX_CHARS
     time_zone: str = DEFAULT_TIME_ZONE
     respond_within_hours: int = 24  # promised in the acknowledgement
-    chat_webhook_url: str = ""
+    chat_webhook_url: str = ""  # staff notices (Slack incoming webhook)
+    # Customer replies on a chat/social thread (domain/chat_reply.py): a Slack chat.postMessage
+    # URL or a bridge's; "" = the webhook URL. Bearer token and/or an HMAC secret (as webhooks).
+    chat_reply_url: str = ""
+    chat_reply_token: str = ""
+    chat_reply_secret: str = ""
     sms_provider_url: str = ""
     sms_provider_token: str = ""
     sender_name: str = "Haq customer care"
     webhooks: tuple[WebhookEndpoint, ...] = ()
     staff: Mapping[str, StaffProfile] = field(default_factory=dict)
+
+    @property
+    def chat_replies_to(self) -> str:
+        """Where replies to chat/social customers are posted ("" when chat is not configured)."""
+        return self.chat_reply_url or self.chat_webhook_url
 
 
 def _staff(person_id: str, raw: Mapping[str, Any], tenant_zone: str) -> StaffProfile:
@@ -117,6 +127,9 @@ def parse_tenants(data: Mapping[str, Any]) -> dict[str, TenantConfig]:
             time_zone=zone,
             respond_within_hours=int(raw.get("respond_within_hours", 24)),
             chat_webhook_url=str(chat.get("webhook_url", "")),
+            chat_reply_url=str(chat.get("reply_url", "")),
+            chat_reply_token=str(chat.get("reply_token", "")),
+            chat_reply_secret=str(chat.get("reply_secret", "")),
             sms_provider_url=str(sms.get("url", "")),
             sms_provider_token=str(sms.get("token", "")),
             sender_name=str(raw.get("sender_name", "Haq customer care")),

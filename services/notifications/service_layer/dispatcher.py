@@ -24,10 +24,11 @@ from services.common.pb.haq.v1 import events_pb2
 from ..adapters import db
 from ..adapters import smtp as smtp_adapter
 from ..adapters.directory import DirectoryUnavailable
-from ..adapters.http_channels import HttpChannels
+from ..adapters.http_channels import HttpChannels, UrlRefused
 from ..adapters.http_channels import is_transient as http_transient
 from ..adapters.tenant_config import TenantBook
-from ..domain.model import Channel, DeliveryStatus, coalesce_staff_mail
+from ..domain.chat_reply import parse_thread, reply_body
+from ..domain.model import Audience, Channel, DeliveryStatus, coalesce_staff_mail
 from ..domain.schedule import RetryPolicy
 from ..domain.templates import RenderedMessage
 from .planner import Planner
@@ -357,6 +358,16 @@ class Dispatcher:
                 delivery_id=row.notification_id,
                 event_type=event_type,
             )
+        elif row.channel == Channel.CHAT and row.audience == Audience.CUSTOMER:
+            thread = parse_thread(row.recipient)
+            if thread is None:
+                raise UrlRefused(f"{row.recipient[:80]!r} is not a chat thread")
+            self.senders.http.chat_reply(
+                tenant.chat_replies_to,
+                reply_body(thread, row.text, delivery_id=row.notification_id, reference=row.reference),
+                token=tenant.chat_reply_token, secret=tenant.chat_reply_secret,
+                delivery_id=row.notification_id,
+            )  # fmt: skip
         elif row.channel == Channel.CHAT:
             mention = row.recipient if row.recipient.startswith("<") else f"<@{row.recipient.lstrip('@')}>"
             self.senders.http.chat(

@@ -104,6 +104,7 @@ def case_from(row: db.ComplaintContact | None, complaint_id: str) -> CaseState:
         team=row.team,
         priority=row.priority,
         keep_informed=tuple(p for p in row.keep_informed.split(",") if p),
+        chat_thread=row.chat_thread,
     )
 
 

@@ -16,6 +16,7 @@ from services.common.pb.haq.v1 import complaint_pb2
 from services.common.proto_values import to_datetime
 
 from ..adapters import db
+from ..domain.chat_reply import parse_thread
 
 CHANNELS = {
     complaint_pb2.CHANNEL_WEB: "web",
@@ -106,6 +107,11 @@ class Recorder:
             or c.metadata.get("notify_channel")
             or "",
             "received_at": to_datetime(c.received_at),
+            # Replies go back on the thread (domain/chat_reply.py); bounded like any stored input.
+            "chat_thread": c.metadata.get("chat_thread", "")
+            if c.channel in (complaint_pb2.CHANNEL_CHAT, complaint_pb2.CHANNEL_SOCIAL)
+            and parse_thread(c.metadata.get("chat_thread", ""))
+            else "",
         }
 
 
