@@ -33,7 +33,7 @@ from tests.conftest import REPO, make_settings, settings_env, wait_serving
 pytestmark = pytest.mark.integration
 
 STARTED = re.compile(r"\|\s*(\S+) started \(pid=(\d+)\)")
-ALL_PROCESSES = {"broker", "smtp", *SERVICES, "dashboard"}
+ALL_PROCESSES = {"broker", "smtp", *SERVICES, "dashboard", "portal"}
 
 
 class DevRun:
