@@ -180,7 +180,9 @@ def test_a_create_all_database_of_the_previous_schema_is_adopted_without_losing_
     if svc == "notifications":
         with engine.connect() as conn:
             row = conn.execute(
-                text("SELECT email, owner, owner_is_duty_lead, status, chat_thread FROM notification_contacts")
+                text(
+                    "SELECT email, owner, owner_is_duty_lead, status, chat_thread FROM notification_contacts"
+                )
             ).one()
         assert (row.email, row.owner, bool(row.owner_is_duty_lead), row.status, row.chat_thread) == (
             "m@example.com",

@@ -51,7 +51,11 @@ def reclassify(case: Case, priority: Priority, sla: SlaPolicy, now: datetime) ->
         clock.every_minute = sla.counts_every_minute(clock.name)
         cal = ROUND_THE_CLOCK if clock.every_minute else case.calendar
         clock.started_at, clock.target, clock.consumed = now, target, target * 0
-        clock.due_at, clock.warn_at, clock.warned = cal.add(now, target), cal.add(now, target * sla.warn_share), False
+        clock.due_at, clock.warn_at, clock.warned = (
+            cal.add(now, target),
+            cal.add(now, target * sla.warn_share),
+            False,
+        )
         if clock.run_from is not None:  # a paused clock gets its fresh target when it resumes
             clock.run_from = now
         restarted.append(clock)

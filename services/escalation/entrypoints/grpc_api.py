@@ -242,7 +242,7 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
                     compliance=round(met / (met + breached), 4) if met + breached else 1.0,
                 )
                 for sector, team, clock, met, breached in rows
-            ]
+            ],
         )
 
 
