@@ -199,7 +199,10 @@ def test_routing_tables_and_counts_on_postgres(postgres_db_url: str) -> None:
             view = next(v for v in db.list_teams(session, "default") if v.team.id == "contracts")
             last = db.get_decision(session, f"pg-{slots}")
         assert last is not None and (last.owner, last.owner_is_duty_lead) == (team.duty_owner, True)
-        assert last.tags == ["contract"] and last.required_skills == ["contracts"]
+        # The rule's tag first; triage-1 also flags "contract breached" (نقض, as in a security
+        # breach) for the safety lead's review, a false alarm of the review tier (README: Triage).
+        assert last.tags[0] == "contract" and set(last.tags) <= {"contract", "safety-review"}
+        assert last.required_skills == ["contracts"]
         assert view.queued == 1
         assert [a.open_assignments for a in view.agents] == [1] + [a.capacity for a in team.members[1:]]
     finally:
