@@ -202,10 +202,13 @@ class Dispatcher:
         for _ in range(max_passes):
             while self.http_in_flight():
                 time.sleep(0.01)
+            # A pass may hand requests to the pool and find nothing else due: those are still
+            # 'sending' until their threads finish, so drained means nothing due *and* none in flight.
             if (
                 not self.run_once()
                 and not db.due_jobs(self.engine, self.clock(), 1)
                 and not db.due_deliveries(self.engine, self.clock(), 1)
+                and not self.http_in_flight()
             ):
                 return
 
