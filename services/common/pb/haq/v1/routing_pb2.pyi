@@ -91,7 +91,7 @@ class GetDecisionRequest(_message.Message):
     def __init__(self, complaint_id: _Optional[str] = ...) -> None: ...
 
 class RoutingDecision(_message.Message):
-    __slots__ = ("complaint_id", "team", "owner", "owner_is_duty_lead", "priority", "sla_policy", "rule_id", "rule_set_version", "explanation", "decided_at")
+    __slots__ = ("complaint_id", "team", "owner", "owner_is_duty_lead", "priority", "sla_policy", "rule_id", "rule_set_version", "explanation", "decided_at", "tenant", "rule_set_staged", "rule_set_tenant")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
@@ -102,6 +102,9 @@ class RoutingDecision(_message.Message):
     RULE_SET_VERSION_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    RULE_SET_STAGED_FIELD_NUMBER: _ClassVar[int]
+    RULE_SET_TENANT_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     team: str
     owner: str
@@ -112,15 +115,20 @@ class RoutingDecision(_message.Message):
     rule_set_version: str
     explanation: str
     decided_at: _timestamp_pb2.Timestamp
-    def __init__(self, complaint_id: _Optional[str] = ..., team: _Optional[str] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., rule_id: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., explanation: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    tenant: str
+    rule_set_staged: bool
+    rule_set_tenant: str
+    def __init__(self, complaint_id: _Optional[str] = ..., team: _Optional[str] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., rule_id: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., explanation: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tenant: _Optional[str] = ..., rule_set_staged: _Optional[bool] = ..., rule_set_tenant: _Optional[str] = ...) -> None: ...
 
 class RuleSetSource(_message.Message):
-    __slots__ = ("source", "file_name")
+    __slots__ = ("source", "file_name", "tenant")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     source: str
     file_name: str
-    def __init__(self, source: _Optional[str] = ..., file_name: _Optional[str] = ...) -> None: ...
+    tenant: str
+    def __init__(self, source: _Optional[str] = ..., file_name: _Optional[str] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class ValidationError(_message.Message):
     __slots__ = ("file", "line", "field", "problem")
@@ -147,19 +155,51 @@ class ValidateRuleSetResponse(_message.Message):
     def __init__(self, valid: _Optional[bool] = ..., version: _Optional[str] = ..., rules: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[ValidationError, _Mapping]]] = ...) -> None: ...
 
 class ApplyRuleSetRequest(_message.Message):
-    __slots__ = ("source", "file_name", "author", "comment")
+    __slots__ = ("source", "file_name", "author", "comment", "tenant", "staging", "confirm_safety_changes", "simulate_last")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    STAGING_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_SAFETY_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    SIMULATE_LAST_FIELD_NUMBER: _ClassVar[int]
     source: str
     file_name: str
     author: str
     comment: str
-    def __init__(self, source: _Optional[str] = ..., file_name: _Optional[str] = ..., author: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+    tenant: str
+    staging: Staging
+    confirm_safety_changes: bool
+    simulate_last: int
+    def __init__(self, source: _Optional[str] = ..., file_name: _Optional[str] = ..., author: _Optional[str] = ..., comment: _Optional[str] = ..., tenant: _Optional[str] = ..., staging: _Optional[_Union[Staging, _Mapping]] = ..., confirm_safety_changes: _Optional[bool] = ..., simulate_last: _Optional[int] = ...) -> None: ...
+
+class Staging(_message.Message):
+    __slots__ = ("percent", "channels")
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    percent: int
+    channels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, percent: _Optional[int] = ..., channels: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PromoteRuleSetRequest(_message.Message):
+    __slots__ = ("tenant", "comment")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    comment: str
+    def __init__(self, tenant: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class CancelStagedRuleSetRequest(_message.Message):
+    __slots__ = ("tenant", "comment")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    comment: str
+    def __init__(self, tenant: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class RuleSetVersion(_message.Message):
-    __slots__ = ("version", "author", "comment", "created_at", "active", "checksum", "rules", "source", "seq", "activated_at")
+    __slots__ = ("version", "author", "comment", "created_at", "active", "checksum", "rules", "source", "seq", "activated_at", "tenant", "built_in", "staged", "staging")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +210,10 @@ class RuleSetVersion(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    BUILT_IN_FIELD_NUMBER: _ClassVar[int]
+    STAGED_FIELD_NUMBER: _ClassVar[int]
+    STAGING_FIELD_NUMBER: _ClassVar[int]
     version: str
     author: str
     comment: str
@@ -180,37 +224,53 @@ class RuleSetVersion(_message.Message):
     source: str
     seq: int
     activated_at: _timestamp_pb2.Timestamp
-    def __init__(self, version: _Optional[str] = ..., author: _Optional[str] = ..., comment: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., checksum: _Optional[str] = ..., rules: _Optional[int] = ..., source: _Optional[str] = ..., seq: _Optional[int] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    tenant: str
+    built_in: bool
+    staged: bool
+    staging: Staging
+    def __init__(self, version: _Optional[str] = ..., author: _Optional[str] = ..., comment: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., checksum: _Optional[str] = ..., rules: _Optional[int] = ..., source: _Optional[str] = ..., seq: _Optional[int] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tenant: _Optional[str] = ..., built_in: _Optional[bool] = ..., staged: _Optional[bool] = ..., staging: _Optional[_Union[Staging, _Mapping]] = ...) -> None: ...
 
 class ListRuleSetVersionsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ...) -> None: ...
 
 class ListRuleSetVersionsResponse(_message.Message):
-    __slots__ = ("versions", "active")
+    __slots__ = ("versions", "active", "inherited", "staged", "staging")
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    INHERITED_FIELD_NUMBER: _ClassVar[int]
+    STAGED_FIELD_NUMBER: _ClassVar[int]
+    STAGING_FIELD_NUMBER: _ClassVar[int]
     versions: _containers.RepeatedCompositeFieldContainer[RuleSetVersion]
     active: str
-    def __init__(self, versions: _Optional[_Iterable[_Union[RuleSetVersion, _Mapping]]] = ..., active: _Optional[str] = ...) -> None: ...
+    inherited: bool
+    staged: str
+    staging: Staging
+    def __init__(self, versions: _Optional[_Iterable[_Union[RuleSetVersion, _Mapping]]] = ..., active: _Optional[str] = ..., inherited: _Optional[bool] = ..., staged: _Optional[str] = ..., staging: _Optional[_Union[Staging, _Mapping]] = ...) -> None: ...
 
 class GetRuleSetRequest(_message.Message):
-    __slots__ = ("version",)
+    __slots__ = ("version", "tenant")
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     version: str
-    def __init__(self, version: _Optional[str] = ...) -> None: ...
+    tenant: str
+    def __init__(self, version: _Optional[str] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class DiffRuleSetsRequest(_message.Message):
-    __slots__ = ("from_version", "to_version", "to_source", "to_file_name")
+    __slots__ = ("from_version", "to_version", "to_source", "to_file_name", "tenant")
     FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
     TO_VERSION_FIELD_NUMBER: _ClassVar[int]
     TO_SOURCE_FIELD_NUMBER: _ClassVar[int]
     TO_FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     from_version: str
     to_version: str
     to_source: str
     to_file_name: str
-    def __init__(self, from_version: _Optional[str] = ..., to_version: _Optional[str] = ..., to_source: _Optional[str] = ..., to_file_name: _Optional[str] = ...) -> None: ...
+    tenant: str
+    def __init__(self, from_version: _Optional[str] = ..., to_version: _Optional[str] = ..., to_source: _Optional[str] = ..., to_file_name: _Optional[str] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class RuleChange(_message.Message):
     __slots__ = ("rule_id", "change", "details")
@@ -235,14 +295,16 @@ class DiffRuleSetsResponse(_message.Message):
     def __init__(self, from_version: _Optional[str] = ..., to_version: _Optional[str] = ..., changes: _Optional[_Iterable[_Union[RuleChange, _Mapping]]] = ..., unified_diff: _Optional[str] = ...) -> None: ...
 
 class RollbackRuleSetRequest(_message.Message):
-    __slots__ = ("to_version", "author", "comment")
+    __slots__ = ("to_version", "author", "comment", "tenant")
     TO_VERSION_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     to_version: str
     author: str
     comment: str
-    def __init__(self, to_version: _Optional[str] = ..., author: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+    tenant: str
+    def __init__(self, to_version: _Optional[str] = ..., author: _Optional[str] = ..., comment: _Optional[str] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class ExplainComplaintRequest(_message.Message):
     __slots__ = ("complaint", "version", "source", "file_name")
@@ -325,17 +387,19 @@ class Explanation(_message.Message):
     def __init__(self, complaint_id: _Optional[str] = ..., reference: _Optional[str] = ..., rule_set_version: _Optional[str] = ..., considered: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., flags: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., rule_id: _Optional[str] = ..., team: _Optional[str] = ..., priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., sla_policy: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., required_skills: _Optional[_Iterable[str]] = ..., keep_informed: _Optional[_Iterable[str]] = ..., owner: _Optional[str] = ..., owner_is_duty_lead: _Optional[bool] = ..., explanation: _Optional[str] = ..., routed: _Optional[_Union[RoutingDecision, _Mapping]] = ..., current_owner: _Optional[str] = ..., queued: _Optional[bool] = ..., signals: _Optional[_Iterable[_Union[SignalScore, _Mapping]]] = ..., triage_model: _Optional[str] = ...) -> None: ...
 
 class SimulateRuleSetRequest(_message.Message):
-    __slots__ = ("source", "file_name", "last")
+    __slots__ = ("source", "file_name", "last", "tenant")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     LAST_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     source: str
     file_name: str
     last: int
-    def __init__(self, source: _Optional[str] = ..., file_name: _Optional[str] = ..., last: _Optional[int] = ...) -> None: ...
+    tenant: str
+    def __init__(self, source: _Optional[str] = ..., file_name: _Optional[str] = ..., last: _Optional[int] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class SimulatedChange(_message.Message):
-    __slots__ = ("complaint_id", "reference", "from_rule", "to_rule", "from_team", "to_team", "from_priority", "to_priority", "from_sla_policy", "to_sla_policy")
+    __slots__ = ("complaint_id", "reference", "from_rule", "to_rule", "from_team", "to_team", "from_priority", "to_priority", "from_sla_policy", "to_sla_policy", "leaves_safety_override", "enters_safety_override")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     FROM_RULE_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +410,8 @@ class SimulatedChange(_message.Message):
     TO_PRIORITY_FIELD_NUMBER: _ClassVar[int]
     FROM_SLA_POLICY_FIELD_NUMBER: _ClassVar[int]
     TO_SLA_POLICY_FIELD_NUMBER: _ClassVar[int]
+    LEAVES_SAFETY_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
+    ENTERS_SAFETY_OVERRIDE_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     reference: str
     from_rule: str
@@ -356,10 +422,12 @@ class SimulatedChange(_message.Message):
     to_priority: _complaint_pb2.Priority
     from_sla_policy: str
     to_sla_policy: str
-    def __init__(self, complaint_id: _Optional[str] = ..., reference: _Optional[str] = ..., from_rule: _Optional[str] = ..., to_rule: _Optional[str] = ..., from_team: _Optional[str] = ..., to_team: _Optional[str] = ..., from_priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., to_priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., from_sla_policy: _Optional[str] = ..., to_sla_policy: _Optional[str] = ...) -> None: ...
+    leaves_safety_override: bool
+    enters_safety_override: bool
+    def __init__(self, complaint_id: _Optional[str] = ..., reference: _Optional[str] = ..., from_rule: _Optional[str] = ..., to_rule: _Optional[str] = ..., from_team: _Optional[str] = ..., to_team: _Optional[str] = ..., from_priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., to_priority: _Optional[_Union[_complaint_pb2.Priority, str]] = ..., from_sla_policy: _Optional[str] = ..., to_sla_policy: _Optional[str] = ..., leaves_safety_override: _Optional[bool] = ..., enters_safety_override: _Optional[bool] = ...) -> None: ...
 
 class SimulationReport(_message.Message):
-    __slots__ = ("baseline_version", "candidate_version", "complaints", "changed", "changes", "team_moves", "candidate_rule_hits")
+    __slots__ = ("baseline_version", "candidate_version", "complaints", "changed", "changes", "team_moves", "candidate_rule_hits", "team_changed", "priority_changed", "sla_changed", "safety_changed", "tenant")
     class TeamMovesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -381,6 +449,11 @@ class SimulationReport(_message.Message):
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     TEAM_MOVES_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_RULE_HITS_FIELD_NUMBER: _ClassVar[int]
+    TEAM_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SLA_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SAFETY_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     baseline_version: str
     candidate_version: str
     complaints: int
@@ -388,18 +461,27 @@ class SimulationReport(_message.Message):
     changes: _containers.RepeatedCompositeFieldContainer[SimulatedChange]
     team_moves: _containers.ScalarMap[str, int]
     candidate_rule_hits: _containers.ScalarMap[str, int]
-    def __init__(self, baseline_version: _Optional[str] = ..., candidate_version: _Optional[str] = ..., complaints: _Optional[int] = ..., changed: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[SimulatedChange, _Mapping]]] = ..., team_moves: _Optional[_Mapping[str, int]] = ..., candidate_rule_hits: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    team_changed: int
+    priority_changed: int
+    sla_changed: int
+    safety_changed: int
+    tenant: str
+    def __init__(self, baseline_version: _Optional[str] = ..., candidate_version: _Optional[str] = ..., complaints: _Optional[int] = ..., changed: _Optional[int] = ..., changes: _Optional[_Iterable[_Union[SimulatedChange, _Mapping]]] = ..., team_moves: _Optional[_Mapping[str, int]] = ..., candidate_rule_hits: _Optional[_Mapping[str, int]] = ..., team_changed: _Optional[int] = ..., priority_changed: _Optional[int] = ..., sla_changed: _Optional[int] = ..., safety_changed: _Optional[int] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class ListAuditRequest(_message.Message):
-    __slots__ = ("limit", "action")
+    __slots__ = ("limit", "action", "tenant", "since")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
     limit: int
     action: str
-    def __init__(self, limit: _Optional[int] = ..., action: _Optional[str] = ...) -> None: ...
+    tenant: str
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, limit: _Optional[int] = ..., action: _Optional[str] = ..., tenant: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
-    __slots__ = ("id", "at", "actor", "action", "target", "detail", "comment")
+    __slots__ = ("id", "at", "actor", "action", "target", "detail", "comment", "tenant")
     ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -407,6 +489,7 @@ class AuditEntry(_message.Message):
     TARGET_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     id: int
     at: _timestamp_pb2.Timestamp
     actor: str
@@ -414,7 +497,8 @@ class AuditEntry(_message.Message):
     target: str
     detail: str
     comment: str
-    def __init__(self, id: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., target: _Optional[str] = ..., detail: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+    tenant: str
+    def __init__(self, id: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., target: _Optional[str] = ..., detail: _Optional[str] = ..., comment: _Optional[str] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class ListAuditResponse(_message.Message):
     __slots__ = ("entries",)
@@ -463,6 +547,62 @@ class AgentUpdate(_message.Message):
     agent: Agent
     assigned: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, agent: _Optional[_Union[Agent, _Mapping]] = ..., assigned: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpsertTeamRequest(_message.Message):
+    __slots__ = ("team", "tenant")
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    team: Team
+    tenant: str
+    def __init__(self, team: _Optional[_Union[Team, _Mapping]] = ..., tenant: _Optional[str] = ...) -> None: ...
+
+class TeamUpdate(_message.Message):
+    __slots__ = ("team",)
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    team: Team
+    def __init__(self, team: _Optional[_Union[Team, _Mapping]] = ...) -> None: ...
+
+class Account(_message.Message):
+    __slots__ = ("id", "tier", "sla_policy", "response_hours", "account_manager", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    SLA_POLICY_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_HOURS_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_MANAGER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    tier: str
+    sla_policy: str
+    response_hours: int
+    account_manager: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., tier: _Optional[str] = ..., sla_policy: _Optional[str] = ..., response_hours: _Optional[int] = ..., account_manager: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ListAccountsRequest(_message.Message):
+    __slots__ = ("tenant",)
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    def __init__(self, tenant: _Optional[str] = ...) -> None: ...
+
+class ListAccountsResponse(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[Account]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ...) -> None: ...
+
+class UpsertAccountRequest(_message.Message):
+    __slots__ = ("account", "tenant")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    account: Account
+    tenant: str
+    def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ..., tenant: _Optional[str] = ...) -> None: ...
+
+class AccountUpdate(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: Account
+    def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ...) -> None: ...
 
 class CorrectTriageRequest(_message.Message):
     __slots__ = ("complaint", "signal", "present", "reason", "request_id")

@@ -90,6 +90,21 @@ class RoutingAdminStub:
                 request_serializer=haq_dot_v1_dot_routing__pb2.ListAuditRequest.SerializeToString,
                 response_deserializer=haq_dot_v1_dot_routing__pb2.ListAuditResponse.FromString,
                 _registered_method=True)
+        self.ExportAudit = channel.unary_stream(
+                '/haq.v1.RoutingAdmin/ExportAudit',
+                request_serializer=haq_dot_v1_dot_routing__pb2.ListAuditRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.AuditEntry.FromString,
+                _registered_method=True)
+        self.PromoteRuleSet = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/PromoteRuleSet',
+                request_serializer=haq_dot_v1_dot_routing__pb2.PromoteRuleSetRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
+        self.CancelStagedRuleSet = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/CancelStagedRuleSet',
+                request_serializer=haq_dot_v1_dot_routing__pb2.CancelStagedRuleSetRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+                _registered_method=True)
         self.SetPresence = channel.unary_unary(
                 '/haq.v1.RoutingAdmin/SetPresence',
                 request_serializer=haq_dot_v1_dot_routing__pb2.SetPresenceRequest.SerializeToString,
@@ -104,6 +119,21 @@ class RoutingAdminStub:
                 '/haq.v1.RoutingAdmin/UpsertAgent',
                 request_serializer=haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.SerializeToString,
                 response_deserializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+                _registered_method=True)
+        self.UpsertTeam = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/UpsertTeam',
+                request_serializer=haq_dot_v1_dot_routing__pb2.UpsertTeamRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.TeamUpdate.FromString,
+                _registered_method=True)
+        self.ListAccounts = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/ListAccounts',
+                request_serializer=haq_dot_v1_dot_routing__pb2.ListAccountsRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.ListAccountsResponse.FromString,
+                _registered_method=True)
+        self.UpsertAccount = channel.unary_unary(
+                '/haq.v1.RoutingAdmin/UpsertAccount',
+                request_serializer=haq_dot_v1_dot_routing__pb2.UpsertAccountRequest.SerializeToString,
+                response_deserializer=haq_dot_v1_dot_routing__pb2.AccountUpdate.FromString,
                 _registered_method=True)
         self.CorrectTriage = channel.unary_unary(
                 '/haq.v1.RoutingAdmin/CorrectTriage',
@@ -135,8 +165,12 @@ class RoutingAdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ValidateRuleSet(self, request, context):
-        """Rule sets. Every change is versioned and audited; the active version switches atomically for
-        every routing worker. Invalid input: INVALID_ARGUMENT whose message names file:line: field.
+        """Rule sets, per tenant. Each tenant has its own versions and its own active one; a tenant that
+        has applied none is routed by the built-in rule set (the operator tenant's, HAQ_TENANT), which
+        only an operator admin may change. `tenant` in a request: empty means the caller's own tenant;
+        another tenant's is NOT_FOUND unless the caller is a service. Every change is versioned and
+        audited per tenant, with the token's subject as actor; the active version switches atomically
+        for every routing worker. Invalid input: INVALID_ARGUMENT whose message names file:line: field.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -192,6 +226,27 @@ class RoutingAdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportAudit(self, request, context):
+        """The whole audit of a tenant, oldest first (the CLI writes it as JSON lines).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PromoteRuleSet(self, request, context):
+        """A staged version (ApplyRuleSetRequest.staging) becomes active for all traffic.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelStagedRuleSet(self, request, context):
+        """The staged version stops routing anything; returns the active version, which stays.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetPresence(self, request, context):
         """Directory. A change that frees capacity assigns queued complaints at once (oldest first).
         """
@@ -206,6 +261,27 @@ class RoutingAdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpsertAgent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertTeam(self, request, context):
+        """A team's name, duty owner, ladder, time zone and strategy (its agents are left as they are).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccounts(self, request, context):
+        """B2B accounts and their contract entitlements, per tenant (seeded from accounts.yaml for the
+        seeded tenant; a tenant's own accounts replace the file's entry of the same id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertAccount(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -284,6 +360,21 @@ def add_RoutingAdminServicer_to_server(servicer, server):
                     request_deserializer=haq_dot_v1_dot_routing__pb2.ListAuditRequest.FromString,
                     response_serializer=haq_dot_v1_dot_routing__pb2.ListAuditResponse.SerializeToString,
             ),
+            'ExportAudit': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportAudit,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.ListAuditRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.AuditEntry.SerializeToString,
+            ),
+            'PromoteRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.PromoteRuleSet,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.PromoteRuleSetRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.SerializeToString,
+            ),
+            'CancelStagedRuleSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelStagedRuleSet,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.CancelStagedRuleSetRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.RuleSetVersion.SerializeToString,
+            ),
             'SetPresence': grpc.unary_unary_rpc_method_handler(
                     servicer.SetPresence,
                     request_deserializer=haq_dot_v1_dot_routing__pb2.SetPresenceRequest.FromString,
@@ -298,6 +389,21 @@ def add_RoutingAdminServicer_to_server(servicer, server):
                     servicer.UpsertAgent,
                     request_deserializer=haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.FromString,
                     response_serializer=haq_dot_v1_dot_routing__pb2.AgentUpdate.SerializeToString,
+            ),
+            'UpsertTeam': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertTeam,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.UpsertTeamRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.TeamUpdate.SerializeToString,
+            ),
+            'ListAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccounts,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.ListAccountsRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.ListAccountsResponse.SerializeToString,
+            ),
+            'UpsertAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertAccount,
+                    request_deserializer=haq_dot_v1_dot_routing__pb2.UpsertAccountRequest.FromString,
+                    response_serializer=haq_dot_v1_dot_routing__pb2.AccountUpdate.SerializeToString,
             ),
             'CorrectTriage': grpc.unary_unary_rpc_method_handler(
                     servicer.CorrectTriage,
@@ -619,6 +725,87 @@ class RoutingAdmin:
             _registered_method=True)
 
     @staticmethod
+    def ExportAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ExportAudit',
+            haq_dot_v1_dot_routing__pb2.ListAuditRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.AuditEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PromoteRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/PromoteRuleSet',
+            haq_dot_v1_dot_routing__pb2.PromoteRuleSetRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelStagedRuleSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/CancelStagedRuleSet',
+            haq_dot_v1_dot_routing__pb2.CancelStagedRuleSetRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.RuleSetVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def SetPresence(request,
             target,
             options=(),
@@ -689,6 +876,87 @@ class RoutingAdmin:
             '/haq.v1.RoutingAdmin/UpsertAgent',
             haq_dot_v1_dot_routing__pb2.UpsertAgentRequest.SerializeToString,
             haq_dot_v1_dot_routing__pb2.AgentUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertTeam(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/UpsertTeam',
+            haq_dot_v1_dot_routing__pb2.UpsertTeamRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.TeamUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/ListAccounts',
+            haq_dot_v1_dot_routing__pb2.ListAccountsRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.ListAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/haq.v1.RoutingAdmin/UpsertAccount',
+            haq_dot_v1_dot_routing__pb2.UpsertAccountRequest.SerializeToString,
+            haq_dot_v1_dot_routing__pb2.AccountUpdate.FromString,
             options,
             channel_credentials,
             insecure,
