@@ -51,7 +51,7 @@ ADDED_COLUMNS = {
 ADDED_TABLES = {
     "intake": {"mail_threads"},  # 0003
     "escalation": {"escalation_ratings"},  # 0003
-    "routing": {"routing_triage_corrections"},  # 0003
+    "routing": {"routing_triage_corrections", "routing_accounts"},  # 0003, 0004
 }
 
 

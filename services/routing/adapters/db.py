@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, col, select, text
 from services.common.db import utcnow
 
 from ..domain.model import Agent, AgentLoad, Decision, Directory, Team, WorkingHours
-from . import corrections_db
+from . import accounts_db, corrections_db
 
 
 class RoutingTeam(SQLModel, table=True):
@@ -144,6 +144,7 @@ MODELS = [
     RoutingActiveRuleSet,
     RoutingAudit,
     *corrections_db.MODELS,  # triage corrections (services/routing/corrections.py)
+    *accounts_db.MODELS,  # each tenant's B2B accounts (services/routing/directory_admin.py)
 ]
 
 
