@@ -44,7 +44,8 @@ ADDED_COLUMNS = {
     "notifications": {
         "notification_contacts": {"owner_is_duty_lead", "status", "chat_thread"},  # 0003, 0005
         "deliveries": {"handed_over_at"},  # 0004
-    }
+    },
+    "routing": {"routing_teams": {"admin_managed"}},  # 0004
 }
 
 

@@ -32,6 +32,8 @@ class RoutingTeam(SQLModel, table=True):
     time_zone: str = "UTC"
     strategy: str = "most-available"
     position: int = 0  # order in the directory file, kept for listings
+    # Set once UpsertTeam changes the team: seeding no longer overwrites it.
+    admin_managed: bool = False
 
 
 class RoutingAgent(SQLModel, table=True):
@@ -174,14 +176,15 @@ def seed_directory(engine: Engine, directory: Directory) -> None:
         position = 0
         for t_pos, team in enumerate(directory.teams):
             row = teams.get(team.id) or RoutingTeam(tenant=tenant, id=team.id, name=team.name, duty_owner="")
-            row.name, row.duty_owner, row.position = team.name, team.duty_owner, t_pos
-            row.manager, row.director, row.time_zone, row.strategy = (
-                team.manager,
-                team.director,
-                team.time_zone,
-                team.strategy,
-            )
-            session.add(row)
+            if not row.admin_managed:
+                row.name, row.duty_owner, row.position = team.name, team.duty_owner, t_pos
+                row.manager, row.director, row.time_zone, row.strategy = (
+                    team.manager,
+                    team.director,
+                    team.time_zone,
+                    team.strategy,
+                )
+                session.add(row)
             for member in team.members:
                 a = agents.pop(member.id, None) or RoutingAgent(tenant=tenant, id=member.id, team="", name="")
                 a.position = position
@@ -450,6 +453,10 @@ def has_directory(session: Session, tenant: str) -> bool:
     return (
         session.exec(select(RoutingTeam.id).where(RoutingTeam.tenant == tenant).limit(1)).first() is not None
     )
+
+
+def count_teams(session: Session, tenant: str) -> int:
+    return len(session.exec(select(RoutingTeam.id).where(RoutingTeam.tenant == tenant)).all())
 
 
 def list_teams(session: Session, tenant: str) -> Sequence[TeamView]:

@@ -1,4 +1,4 @@
-"""routing_accounts: each tenant's B2B accounts (ListAccounts, UpsertAccount)
+"""routing_accounts: each tenant's B2B accounts (ListAccounts, UpsertAccount); routing_teams.admin_managed (UpsertTeam)
 
 Revision ID: 0004
 Revises: 0003
@@ -30,7 +30,13 @@ def upgrade() -> None:
         sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("tenant", "id"),
     )
+    with op.batch_alter_table("routing_teams", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("admin_managed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("routing_teams", schema=None) as batch_op:
+        batch_op.drop_column("admin_managed")
     op.drop_table("routing_accounts")
