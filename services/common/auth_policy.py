@@ -56,7 +56,8 @@ POLICY: dict[str, frozenset[str]] = {
         ),
         ("ops",),
     ),
-    # ApplyRuleSet, RollbackRuleSet, UpsertAgent: admin only (the default).
+    # ApplyRuleSet, RollbackRuleSet, UpsertAgent, UpsertTeam, UpsertAccount: admin only (the default).
+    **_grant("RoutingAdmin", ("ListAccounts",), ("ops",)),
     **_grant("RoutingAdmin", ("SetPresence",), ACTORS),
     **_grant("RoutingAdmin", ("CorrectTriage",), ACTORS),  # of their teams' complaints
     **_grant("RoutingAdmin", ("ListCorrections",), READERS),

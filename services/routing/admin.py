@@ -1,12 +1,11 @@
 """Routing administration (the service layer behind `RoutingAdmin`): rule-set versions (validate,
-apply, rollback, diff), explain and simulate, and directory changes. Each change and its audit
-entry are committed in one transaction; directory changes that free capacity assign queued
-complaints in that same transaction."""
+apply, rollback, diff), explain and simulate. Each change and its audit entry are committed in one
+transaction. Directory changes (presence, capacity, agents, teams, accounts) are in
+directory_admin.py."""
 
 from __future__ import annotations
 
 import difflib
-import uuid
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from .adapters import db
 from .adapters.files import BUILTIN_RULES, Problem, RuleSetInvalid, parse_rule_set_text
 from .domain.assignment import assign
 from .domain.changes import RuleChange, Simulation, diff, simulate
-from .domain.model import PRESENCES, Agent, InvalidData, RoutingInput
+from .domain.model import InvalidData, RoutingInput
 from .domain.routing import explain as explain_text
 from .domain.routing import outcome
 from .domain.rules import Evaluation, RuleSet
@@ -296,109 +295,6 @@ class RoutingAdministration:
     def audit_log(self, limit: int, action: str) -> list[db.RoutingAudit]:
         with Session(self.engine) as session:
             return db.list_audit(session, min(max(limit, 1), 1000) if limit else 50, action.strip())
-
-    # --- directory ---------------------------------------------------------------------------
-
-    def _tenant(self, tenant: str) -> str:
-        return tenant.strip() or self.router.default_tenant
-
-    def _change_agent(
-        self, tenant: str, agent_id: str, actor: str, action: str, change: Callable[[db.RoutingAgent], dict]
-    ) -> tuple[db.RoutingAgent, list[str]]:
-        if not agent_id.strip():
-            raise InvalidData("agent", "is required")
-        if not actor.strip():
-            raise InvalidData("actor", "is required: every change names who made it")
-        with Session(self.engine) as session:
-            tenant = self.router.directory_tenant(session, self._tenant(tenant))
-            row = db.get_agent(session, tenant, agent_id.strip())
-            if row is None:
-                raise NotFound(f"agent {agent_id!r} is not in the directory of {tenant!r}")
-            old_team = row.team
-            detail = change(row)
-            db.save_agent(session, row)
-            db.audit(session, actor, action, row.id, detail)
-            session.flush()
-            assigned = self._drain_after_change(session, tenant, {old_team, row.team}, f"{action} {row.id}")
-            session.commit()
-            session.refresh(row)
-        if assigned and self.relay is not None:
-            self.relay.wake()
-        return row, assigned
-
-    def _drain_after_change(self, session: Session, tenant: str, teams: set[str], cause: str) -> list[str]:
-        trigger = f"admin:{uuid.uuid4()}"  # each admin change is its own trigger: ids stay unique
-        assigned: list[str] = []
-        for team in sorted(t for t in teams if t):
-            assigned += self.router.drain(session, tenant, team, cause, trigger)
-        return assigned
-
-    def set_presence(
-        self, tenant: str, agent_id: str, presence: str, actor: str
-    ) -> tuple[db.RoutingAgent, list[str]]:
-        if presence not in PRESENCES:
-            raise InvalidData("presence", f"{presence!r} is not one of {', '.join(PRESENCES)}")
-
-        def change(row: db.RoutingAgent) -> dict:
-            before, row.presence = row.presence, presence
-            return {"presence": [before, presence]}
-
-        return self._change_agent(tenant, agent_id, actor, "agent.presence", change)
-
-    def set_capacity(
-        self, tenant: str, agent_id: str, capacity: int, actor: str
-    ) -> tuple[db.RoutingAgent, list[str]]:
-        if capacity < 0 or capacity > 1000:
-            raise InvalidData("capacity", "must be between 0 and 1000")
-
-        def change(row: db.RoutingAgent) -> dict:
-            before, row.capacity = row.capacity, capacity
-            return {"capacity": [before, capacity]}
-
-        return self._change_agent(tenant, agent_id, actor, "agent.capacity", change)
-
-    def upsert_agent(self, tenant: str, agent: Agent, actor: str) -> tuple[db.RoutingAgent, list[str]]:
-        if not actor.strip():
-            raise InvalidData("actor", "is required: every change names who made it")
-        with Session(self.engine) as session:
-            tenant = self.router.directory_tenant(session, self._tenant(tenant))
-            if db.get_team(session, tenant, agent.team) is None:
-                raise NotFound(f"agent.team: team {agent.team!r} is not in the directory of {tenant!r}")
-            existing = db.get_agent(session, tenant, agent.id)
-            before = _agent_summary(existing) if existing else None
-            old_team = existing.team if existing else ""
-            row = db.upsert_agent(session, tenant, agent)
-            db.audit(
-                session,
-                actor,
-                "agent.upsert",
-                agent.id,
-                {"before": before, "after": _agent_summary(row)},
-            )
-            session.flush()
-            assigned = self._drain_after_change(
-                session, tenant, {old_team, agent.team}, f"agent.upsert {agent.id}"
-            )
-            try:
-                session.commit()
-            except IntegrityError as exc:
-                raise Conflict(f"agent.id: {agent.id!r} was changed concurrently; try again") from exc
-            session.refresh(row)
-        if assigned and self.relay is not None:
-            self.relay.wake()
-        return row, assigned
-
-
-def _agent_summary(row: db.RoutingAgent) -> dict:
-    return {
-        "team": row.team,
-        "skills": list(row.skills),
-        "languages": list(row.languages),
-        "capacity": row.capacity,
-        "presence": row.presence,
-        "working_hours": list(row.working_hours),
-        "email": row.email,
-    }
 
 
 RULES_SEED_LOCK_KEY = zlib.crc32(b"haq-routing-seed-rule-set")

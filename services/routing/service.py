@@ -23,7 +23,7 @@ from services.common.outbox import stage
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 from services.common.proto_values import enum_name, enum_value
 
-from .adapters import db
+from .adapters import accounts_db, db
 from .adapters.files import parse_rule_set_text
 from .domain.assignment import Need, QueuedComplaint, assign, drain_queue
 from .domain.model import Account, Decision, Directory, RoutingInput, SignalScore, with_scores
@@ -56,8 +56,9 @@ def _date(value: str) -> date | None:
 
 
 def account_of(complaint: complaint_pb2.Complaint, accounts: Mapping[str, Account]) -> Account | None:
-    """The accounts file's entry for the customer's account, with metadata filling or overriding
-    it (an integration may send entitlements it owns)."""
+    """The tenant's record of the customer's account (routing_accounts; the seeded tenant's come
+    from accounts.yaml), with metadata filling or overriding it (an integration may send
+    entitlements it owns)."""
     meta = complaint.metadata
     account_id = complaint.customer.account_id.strip()
     base = accounts.get(account_id) or (Account(id=account_id) if account_id else None)
@@ -229,6 +230,7 @@ class BatchCache:
     directory_tenants: dict[str, str] = dataclasses.field(default_factory=dict)
     rule_set: RuleSet | None = None
     directories: dict[str, Directory] = dataclasses.field(default_factory=dict)
+    accounts: dict[str, dict[str, Account]] = dataclasses.field(default_factory=dict)  # per tenant
 
 
 class Router:
@@ -243,8 +245,15 @@ class Router:
         self.rule_sets = rule_sets
         self.default_tenant = default_tenant
         self.fallback_directory = fallback_directory  # the seeded tenant
-        self.accounts = dict(accounts or {})
+        self.accounts = dict(accounts or {})  # a base under every tenant's own (tests); the worker gives none
         self.clock = clock
+
+    def accounts_of(self, session: Session, tenant: str) -> Mapping[str, Account]:
+        """The tenant's own B2B accounts (routing_accounts), read once per consumer transaction."""
+        batch = session.info.setdefault("routing_batch", BatchCache())
+        if tenant not in batch.accounts:
+            batch.accounts[tenant] = {**self.accounts, **accounts_db.load_accounts(session, tenant)}
+        return batch.accounts[tenant]
 
     def directory_tenant(self, session: Session, tenant: str) -> str:
         # A tenant without its own directory is served by the default one rather than left unowned.
@@ -280,7 +289,9 @@ class Router:
             directory, loads = db.load_directory(session, directory_tenant, lock=True)
             batch.directories[directory_tenant] = directory
         # Scored once, with the model the batch's rule set names, before any rule is evaluated.
-        complaint = scored(routing_input(received, tenant, self.accounts), rule_set.triage_model)
+        complaint = scored(
+            routing_input(received, tenant, self.accounts_of(session, tenant)), rule_set.triage_model
+        )
         decision = decide(rule_set, directory, loads, complaint, self.clock())
         db.hold(
             session,

@@ -36,11 +36,12 @@ from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
 from services.common.proto_values import to_timestamp
 
-from ..adapters import db
+from ..adapters import accounts_db, db
 from ..adapters.files import Problem, RuleSetInvalid
 from ..admin import Conflict, NotFound, RoutingAdministration
 from ..corrections import NotFound as CorrectionNotFound
 from ..corrections import TriageCorrections, check_request, routed_text
+from ..directory_admin import AccountRecord, DirectoryAdministration, TeamChange
 from ..domain.model import Agent, InvalidData, SignalScore, parse_working_hours
 from ..domain.rules import Trace
 from ..service import priority_value
@@ -105,6 +106,30 @@ def agent_pb(a: db.RoutingAgent) -> routing_pb2.Agent:
     )
 
 
+def team_pb(t: db.RoutingTeam) -> routing_pb2.Team:
+    return routing_pb2.Team(
+        id=t.id,
+        name=t.name,
+        duty_owner=t.duty_owner,
+        lead=t.duty_owner,
+        manager=t.manager,
+        director=t.director,
+        time_zone=t.time_zone,
+        strategy=t.strategy,
+    )
+
+
+def account_pb(a: accounts_db.RoutingAccount) -> routing_pb2.Account:
+    return routing_pb2.Account(
+        id=a.id,
+        name=a.name,
+        tier=a.tier,
+        sla_policy=a.sla_policy,
+        response_hours=a.response_hours,
+        account_manager=a.account_manager,
+    )
+
+
 def version_pb(
     r: db.RoutingRuleSetRecord, active: db.RoutingActiveRuleSet | None, with_source: bool = False
 ) -> routing_pb2.RuleSetVersion:
@@ -154,10 +179,17 @@ def decision_pb(row: db.RoutingDecisionRecord) -> routing_pb2.RoutingDecision:
 
 
 class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
-    def __init__(self, engine: Engine, default_tenant: str, admin: RoutingAdministration):
+    def __init__(
+        self,
+        engine: Engine,
+        default_tenant: str,
+        admin: RoutingAdministration,
+        directory: DirectoryAdministration | None = None,
+    ):
         self.engine = engine
         self.default_tenant = default_tenant
         self.admin = admin
+        self.directory = directory or DirectoryAdministration(engine, admin.router, admin.relay)
 
     def _rule_sets(self) -> None:
         if not may_manage_rule_sets(self.default_tenant):
@@ -358,7 +390,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
     @_errors
     def SetPresence(self, request: routing_pb2.SetPresenceRequest, context: grpc.ServicerContext):
         tenant = self._directory_change(request.tenant, request.agent)
-        row, assigned = self.admin.set_presence(
+        row, assigned = self.directory.set_presence(
             tenant, request.agent, request.presence, changed_by(request.actor)
         )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
@@ -366,7 +398,7 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
     @_errors
     def SetCapacity(self, request: routing_pb2.SetCapacityRequest, context: grpc.ServicerContext):
         tenant = self._directory_change(request.tenant, request.agent)
-        row, assigned = self.admin.set_capacity(
+        row, assigned = self.directory.set_capacity(
             tenant, request.agent, request.capacity, changed_by(request.actor)
         )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
@@ -398,10 +430,54 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
             chat_handle=a.chat_handle.strip(),
             working_hours=hours,
         )
-        row, assigned = self.admin.upsert_agent(
+        row, assigned = self.directory.upsert_agent(
             tenant_scope(request.tenant, self.default_tenant), agent, changed_by(request.actor)
         )
         return routing_pb2.AgentUpdate(agent=agent_pb(row), assigned=assigned)
+
+    @_errors
+    def UpsertTeam(self, request: routing_pb2.UpsertTeamRequest, context: grpc.ServicerContext):
+        t = request.team
+        tenant = tenant_scope(request.tenant, self.default_tenant)
+        row = self.directory.upsert_team(
+            tenant,
+            TeamChange(
+                id=t.id,
+                name=t.name,
+                duty_owner=t.duty_owner or t.lead,
+                manager=t.manager,
+                director=t.director,
+                time_zone=t.time_zone,
+                strategy=t.strategy,
+            ),
+            changed_by("") or "unauthenticated",  # the request has no actor field
+        )
+        return routing_pb2.TeamUpdate(team=team_pb(row))
+
+    @_errors
+    def ListAccounts(self, request: routing_pb2.ListAccountsRequest, context: grpc.ServicerContext):
+        tenant = tenant_scope(request.tenant, self.default_tenant)
+        return routing_pb2.ListAccountsResponse(
+            accounts=[account_pb(r) for r in self.directory.accounts(tenant)]
+        )
+
+    @_errors
+    def UpsertAccount(self, request: routing_pb2.UpsertAccountRequest, context: grpc.ServicerContext):
+        a = request.account
+        tenant = tenant_scope(request.tenant, self.default_tenant)
+        row = self.directory.upsert_account(
+            tenant,
+            AccountRecord(
+                id=a.id,
+                name=a.name,
+                tier=a.tier,
+                sla_policy=a.sla_policy,
+                response_hours=a.response_hours,
+                account_manager=a.account_manager,
+            ),
+            changed_by("") or "unauthenticated",  # the request has no actor field
+        )
+        return routing_pb2.AccountUpdate(account=account_pb(row))
 
     # --- triage corrections --------------------------------------------------------------------
 

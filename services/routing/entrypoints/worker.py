@@ -21,9 +21,10 @@ from services.common.runtime import (
 )
 from services.common.settings import Settings, get_settings
 
-from ..adapters import db, lifecycle
+from ..adapters import accounts_db, db, lifecycle
 from ..adapters.files import accounts_file_for, load_accounts, load_directory
 from ..admin import RoutingAdministration, seed_rule_set
+from ..directory_admin import DirectoryAdministration
 from ..service import SVC, Router, RuleSets, routing_input
 from .grpc_api import RoutingAdminServicer
 
@@ -35,6 +36,9 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
     engine = make_engine(settings.database_url(SVC))
     migrate(engine, SVC)  # alembic upgrade head (services/routing/migrations)
     db.seed_directory(engine, directory)
+    # The seeded tenant's accounts come from the file once; each tenant manages its own afterwards
+    # (UpsertAccount), and routing reads them per tenant from the database.
+    accounts_db.seed_accounts(engine, directory.tenant, accounts)
     # The built-in packs become the first version of a fresh database; it refuses to start when
     # they name a team the directory lacks, rather than route complaints to teams nobody staffs.
     seed_rule_set(engine, {t.id for t in directory.teams})
@@ -46,9 +50,7 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
         # Parse the active rule set and read its triage model's file (~1 MB) now, at start,
         # rather than inside the first complaint's transaction.
         rule_sets.active(session)
-    router = Router(
-        rule_sets, default_tenant=settings.tenant, fallback_directory=directory.tenant, accounts=accounts
-    )
+    router = Router(rule_sets, default_tenant=settings.tenant, fallback_directory=directory.tenant)
     read_recent = lifecycle.reader(
         settings, lambda msg: routing_input(msg, msg.complaint.tenant or settings.tenant, accounts)
     )
@@ -59,7 +61,9 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
         [
             (
                 routing_pb2_grpc.add_RoutingAdminServicer_to_server,
-                RoutingAdminServicer(engine, settings.tenant, admin),
+                RoutingAdminServicer(
+                    engine, settings.tenant, admin, DirectoryAdministration(engine, router, relay)
+                ),
                 "haq.v1.RoutingAdmin",
             )
         ],
