@@ -418,7 +418,9 @@ def mint_token_command(
 
 
 def _register_subcommands() -> None:
-    from . import case_cli, notify_cli, rules_cli
+    from . import case_cli, directory_cli, notify_cli, rules_cli
+
+    assert directory_cli.app is rules_cli.app  # team, accounts, account: beside the directory commands
 
     app.add_typer(
         rules_cli.app, name="rules", help="routing rule sets: validate, apply, diff, explain, simulate"

@@ -5,9 +5,13 @@ accounts are per tenant and route that tenant's complaints; roles follow auth_po
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,6 +24,7 @@ from services.common.codec import encode, new_event
 from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.pb.haq.v1 import events_pb2, routing_pb2, routing_pb2_grpc
 from services.common.settings import Settings
+from tests.conftest import settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -300,3 +305,44 @@ def test_another_tenants_admin_sees_and_changes_nothing_of_the_seeded_directory(
     finally:
         for ch in channels:
             ch.close()
+
+
+def haq(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "haq"), "rules", *args],
+        env={**settings_env(settings), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_team_upsert_and_accounts_list_and_upsert(settings: Settings, start_service) -> None:
+    start_service("routing", HAQ_AUTH_SECRET=SECRET)
+    as_home = {"HAQ_AUTH_SECRET": SECRET, "HAQ_TOKEN": token(["admin"], HOME, "home.admin")}
+    as_other = {"HAQ_AUTH_SECRET": SECRET, "HAQ_TOKEN": token(["admin"], OTHER, "acme.admin")}
+
+    listed = haq(settings, "accounts", **as_home)
+    assert listed.returncode == 0, listed.stderr
+    assert "ACME-001" in listed.stdout and "b2b-contract" in listed.stdout
+
+    done = haq(
+        settings, "account", "NEW-7", "--tier", "gold", "--sla-policy", "b2b-contract", "--response-hours", "6",
+        "--manager", "mark.evans", "--name", "New Co", **as_other,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    mine = json.loads(haq(settings, "accounts", "--json", **as_other).stdout)
+    assert [(a["id"], a["responseHours"]) for a in mine["accounts"]] == [("NEW-7", 6)]
+    assert "NEW-7" not in haq(settings, "accounts", **as_home).stdout
+    hidden = haq(settings, "accounts", "--tenant", HOME, **as_other)
+    assert hidden.returncode == 3, hidden.stdout + hidden.stderr  # NOT_FOUND
+
+    made = haq(
+        settings, "team", "acme-care", "--name", "Acme care", "--time-zone", "Europe/Berlin", **as_other
+    )
+    assert made.returncode == 0, made.stderr
+    assert "acme-care (most-available, Europe/Berlin): Acme care" in made.stdout
+    bad = haq(settings, "team", "acme-care", "--time-zone", "Europe/Atlantis", **as_other)
+    assert bad.returncode == 2 and "team.time_zone" in bad.stderr, bad.stderr
+    teams = haq(settings, "teams", **as_other)
+    assert teams.returncode == 0 and "acme-care" in teams.stdout and "general-care" not in teams.stdout
