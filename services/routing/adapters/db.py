@@ -518,7 +518,14 @@ def activate(session: Session, version: str) -> RoutingActiveRuleSet:
 
 
 def audit(
-    session: Session, actor: str, action: str, target: str, detail: dict[str, Any], comment: str = ""
+    session: Session,
+    actor: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any],
+    comment: str = "",
+    *,
+    tenant: str = "",  # the directory's callers name it; stored once the audit is per tenant (#13)
 ) -> None:
     session.add(
         RoutingAudit(
