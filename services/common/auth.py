@@ -134,8 +134,10 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 f"{method} needs one of the roles {', '.join(sorted(allowed))}",
             )
         handler = continuation(handler_call_details)
+        if handler is not None and handler.unary_stream is not None:  # e.g. RoutingAdmin.ExportAudit
+            return _stream_with(principal, handler)
         if handler is None or handler.unary_unary is None:
-            return handler  # only unary methods exist in Haq's APIs
+            return handler  # the other methods of Haq's APIs are unary
         inner = handler.unary_unary
 
         def with_principal(request: Any, context: grpc.ServicerContext) -> Any:
@@ -152,6 +154,24 @@ class AuthInterceptor(grpc.ServerInterceptor):
         )
 
 
+def _stream_with(principal: Principal, handler: Any) -> grpc.RpcMethodHandler:
+    """A server-streaming handler run with the caller's principal set (for each step of it)."""
+    inner = handler.unary_stream
+
+    def with_principal(request: Any, context: grpc.ServicerContext) -> Any:
+        _principal.set(principal)
+        try:
+            yield from inner(request, context)
+        finally:
+            _principal.set(None)
+
+    return grpc.unary_stream_rpc_method_handler(
+        with_principal,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
 def _deny(code: grpc.StatusCode, details: str) -> grpc.RpcMethodHandler:
     def abort(_request: Any, context: grpc.ServicerContext) -> Any:
         context.abort(code, details)
@@ -159,7 +179,7 @@ def _deny(code: grpc.StatusCode, details: str) -> grpc.RpcMethodHandler:
     return grpc.unary_unary_rpc_method_handler(abort)
 
 
-class BearerToken(grpc.UnaryUnaryClientInterceptor):
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
     """Client side: adds `authorization: Bearer <token>` to every call on a channel."""
 
     def __init__(self, token: str):
@@ -171,6 +191,11 @@ class BearerToken(grpc.UnaryUnaryClientInterceptor):
         metadata = list(client_call_details.metadata or []) + [("authorization", f"Bearer {self.token}")]
         details = client_call_details._replace(metadata=metadata)
         return continuation(details, request)
+
+    def intercept_unary_stream(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
+        return self.intercept_unary_unary(continuation, client_call_details, request)
 
 
 def authorized_channel(target: str, token: str | None) -> grpc.Channel:

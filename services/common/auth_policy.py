@@ -7,8 +7,10 @@ Roles (tokens carry one or more):
   may act for their agents and set their capacity.
 - ops: reads everything in their tenant (case files, clocks, queues, rule sets, deliveries) and
   retries deliveries; changes no case.
-- admin: everything in their tenant. Rule sets are deployment-wide, so applying or rolling one back
-  needs an admin of the operator tenant (HAQ_TENANT); see `may_manage_rule_sets`.
+- admin: everything in their tenant, its rule sets included (apply, stage, promote, cancel, rollback).
+  Rule sets are per tenant; the operator tenant's (HAQ_TENANT) are the built-in ones routing every
+  tenant without its own, so only an operator admin changes them (`tenant_scope` keeps every other
+  admin to their own tenant).
 - service: internal, minted by a Haq process from the shared secret to call another one
   (escalation and notifications read routing's directory; escalation asks the response guard).
   A service token may name any tenant in a request, since one process serves every tenant.
@@ -18,8 +20,8 @@ A method missing from POLICY is admin-only (secure default). Admins pass every m
 Tenant scoping: another tenant's resource is NOT_FOUND, never PERMISSION_DENIED, so a caller
 cannot learn that it exists. The same holds for a complaint outside an agent's teams (a complaint
 is personal data: its existence is secret). PERMISSION_DENIED is kept for what is not secret:
-a role the method does not admit, an agent acting in another agent's name, a rule-set change
-from another tenant's admin.
+a role the method does not admit, an agent acting in another agent's name, an agent explaining
+a complaint under another rule set. Another tenant's rule sets and audit are NOT_FOUND.
 """
 
 from __future__ import annotations
@@ -53,10 +55,12 @@ POLICY: dict[str, frozenset[str]] = {
             "DiffRuleSets",
             "SimulateRuleSet",
             "ListAudit",
+            "ExportAudit",
         ),
         ("ops",),
     ),
-    # ApplyRuleSet, RollbackRuleSet, UpsertAgent, UpsertTeam, UpsertAccount: admin only (the default).
+    # ApplyRuleSet, RollbackRuleSet, PromoteRuleSet, CancelStagedRuleSet, UpsertAgent, UpsertTeam,
+    # UpsertAccount: admin only (the default).
     **_grant("RoutingAdmin", ("ListAccounts",), ("ops",)),
     **_grant("RoutingAdmin", ("SetPresence",), ACTORS),
     **_grant("RoutingAdmin", ("CorrectTriage",), ACTORS),  # of their teams' complaints
@@ -137,8 +141,15 @@ def may_act_as(agent: str) -> bool:
     return agent.strip() == principal.subject
 
 
+def may_read_rule_sets() -> bool:
+    """Reading rule sets (e.g. explaining a complaint under another version): ops and admins of
+    the tenant, services; not agents or team leads."""
+    principal = _caller()
+    return principal is None or bool(principal.roles & {"ops", "admin", "service"})
+
+
 def may_manage_rule_sets(operator_tenant: str) -> bool:
-    """Rule sets are deployment-wide (one active version for every tenant): only the operator
-    tenant's staff may read or change them, or another tenant's rules would leak or change."""
+    """May the caller change the built-in rule sets (the operator tenant's, routing every tenant
+    without its own)? Only the operator tenant's staff; every tenant manages its own."""
     principal = _caller()
     return principal is None or principal.tenant == operator_tenant

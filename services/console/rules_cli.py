@@ -1,4 +1,5 @@
 """`haq rules ...`: routing rule sets and the directory, through the routing service's RoutingAdmin.
+(Over ~450 lines: one command per RoutingAdmin RPC, kept together as the CLI's one routing page.)
 
 Exit codes as for every `haq` command (services/console/grpc_cli.py): 0 done; 1 another failure;
 2 invalid input (each problem on stderr as file:line: field: problem); 3 not found; 4 routing not
@@ -33,6 +34,9 @@ TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=0.1, help="deadline for the gRPC call, in seconds")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
+TenantOption = Annotated[
+    str, typer.Option("--tenant", help="whose rule sets [default: your token's tenant, or HAQ_TENANT]")
+]
 
 
 def _who() -> str:
@@ -69,13 +73,15 @@ def _priority(value: int) -> str:
 def validate(
     file: Annotated[Path, typer.Argument(help="rule set YAML ('-' reads stdin)")],
     json_out: JsonOption = False,
+    tenant: TenantOption = "",
     routing: RoutingOption = None,
     timeout: TimeoutOption = 10.0,
 ) -> None:
-    """Check a rule set against the schema and the live directory; changes nothing."""
+    """Check a rule set against the schema and the tenant's directory; changes nothing."""
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         resp = stub.ValidateRuleSet(
-            routing_pb2.RuleSetSource(source=_read(file), file_name=file.name), timeout=timeout
+            routing_pb2.RuleSetSource(source=_read(file), file_name=file.name, tenant=tenant),
+            timeout=timeout,
         )
     if json_out:
         _json(resp)
@@ -95,44 +101,122 @@ def apply(
     file: Annotated[Path, typer.Argument(help="rule set YAML ('-' reads stdin)")],
     author: AuthorOption = "",
     comment: CommentOption = "",
+    tenant: TenantOption = "",
+    stage_percent: Annotated[
+        int | None,
+        typer.Option("--stage-percent", min=1, max=100, help="stage it: route only this share of traffic"),
+    ] = None,
+    stage_channel: Annotated[
+        list[str] | None,
+        typer.Option("--stage-channel", help="stage it for this channel only (repeatable; web, email, ...)"),
+    ] = None,
+    confirm_safety_changes: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-safety-changes", help="apply even if complaints would leave a safety override"
+        ),
+    ] = False,
+    simulate_last: Annotated[
+        int, typer.Option("--simulate-last", min=0, help="recent complaints the safety check replays [100]")
+    ] = 0,
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Store the rule set as a new version of the tenant and make it active for every routing
+    worker at once, or stage it (--stage-percent/--stage-channel) until `haq rules promote`.
+    An invalid set is refused and the running one stays; so is one that would move a recent
+    complaint away from a safety override, unless --confirm-safety-changes."""
+    request = routing_pb2.ApplyRuleSetRequest(
+        source=_read(file),
+        file_name=file.name,
+        author=author or _who(),
+        comment=comment,
+        tenant=tenant,
+        confirm_safety_changes=confirm_safety_changes,
+        simulate_last=simulate_last,
+    )
+    if stage_percent is not None or stage_channel:
+        request.staging.CopyFrom(
+            routing_pb2.Staging(percent=stage_percent or 100, channels=stage_channel or [])
+        )
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
+        v = stub.ApplyRuleSet(request, timeout=timeout)
+    where = f" (tenant {v.tenant})" if v.tenant else ""
+    if v.staged:
+        channels = ", ".join(v.staging.channels) or "every channel"
+        typer.echo(
+            f"staged {v.version}{where} for {v.staging.percent}% of {channels} "
+            f"({v.rules} rules, sha256 {v.checksum[:12]}) by {v.author}; promote with `haq rules promote`"
+        )
+    else:
+        typer.echo(
+            f"applied {v.version}{where} ({v.rules} rules, sha256 {v.checksum[:12]}) by {v.author}; active now"
+        )
+
+
+@app.command()
+def promote(
+    comment: CommentOption = "",
+    tenant: TenantOption = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Make the staged version active for all of the tenant's traffic (audited)."""
+    with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
+        v = stub.PromoteRuleSet(
+            routing_pb2.PromoteRuleSetRequest(tenant=tenant, comment=comment), timeout=timeout
+        )
+    typer.echo(f"promoted {v.version}; active now")
+
+
+@app.command("cancel-stage")
+def cancel_stage(
+    comment: CommentOption = "",
+    tenant: TenantOption = "",
     routing: RoutingOption = None,
     timeout: TimeoutOption = 10.0,
 ) -> None:
-    """Store the rule set as a new version and make it active for every routing worker at once.
-    An invalid set is refused and the running one stays."""
-    request = routing_pb2.ApplyRuleSetRequest(
-        source=_read(file), file_name=file.name, author=author or _who(), comment=comment
-    )
+    """Stop routing anything by the staged version; the active one stays (audited)."""
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
-        v = stub.ApplyRuleSet(request, timeout=timeout)
-    typer.echo(f"applied {v.version} ({v.rules} rules, sha256 {v.checksum[:12]}) by {v.author}; active now")
+        v = stub.CancelStagedRuleSet(
+            routing_pb2.CancelStagedRuleSetRequest(tenant=tenant, comment=comment), timeout=timeout
+        )
+    typer.echo(f"stage cancelled; {v.version} stays active")
 
 
 @app.command()
 def versions(
-    json_out: JsonOption = False, routing: RoutingOption = None, timeout: TimeoutOption = 10.0
+    json_out: JsonOption = False,
+    tenant: TenantOption = "",
+    routing: RoutingOption = None,
+    timeout: TimeoutOption = 10.0,
 ) -> None:
-    """Every stored version, newest first; * marks the active one."""
+    """The tenant's stored versions, newest first; * marks the active one, ~ the staged one."""
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
-        resp = stub.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=timeout)
+        resp = stub.ListRuleSetVersions(
+            routing_pb2.ListRuleSetVersionsRequest(tenant=tenant), timeout=timeout
+        )
     if json_out:
         _json(resp)
         return
+    if resp.inherited:
+        typer.echo(f"* {resp.active:<24} (built-in: this tenant has applied no rule set of its own)")
     for v in resp.versions:
         when = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
-        mark = "*" if v.active else " "
+        mark = "*" if v.active else ("~" if v.staged else " ")
         typer.echo(f"{mark} {v.version:<24} {v.rules:>4} rules  {when}  {v.author:<16} {v.comment}")
 
 
 @app.command()
 def show(
     version: Annotated[str, typer.Argument(help="version [default: the active one]")] = "",
+    tenant: TenantOption = "",
     routing: RoutingOption = None,
     timeout: TimeoutOption = 10.0,
 ) -> None:
     """Print a stored version's YAML."""
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
-        v = stub.GetRuleSet(routing_pb2.GetRuleSetRequest(version=version), timeout=timeout)
+        v = stub.GetRuleSet(routing_pb2.GetRuleSetRequest(version=version, tenant=tenant), timeout=timeout)
     typer.echo(v.source, nl=False)
 
 
@@ -145,11 +229,12 @@ def diff(
     ] = None,
     text: Annotated[bool, typer.Option("--text", help="also print the unified diff of the YAML")] = False,
     json_out: JsonOption = False,
+    tenant: TenantOption = "",
     routing: RoutingOption = None,
     timeout: TimeoutOption = 10.0,
 ) -> None:
     """Rule by rule: added, removed, changed (field by field), moved."""
-    request = routing_pb2.DiffRuleSetsRequest(from_version=from_version, to_version=to_version)
+    request = routing_pb2.DiffRuleSetsRequest(from_version=from_version, to_version=to_version, tenant=tenant)
     if file is not None:
         request.to_source, request.to_file_name = _read(file), file.name
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
@@ -171,11 +256,14 @@ def rollback(
     version: Annotated[str, typer.Argument(help="version to re-activate [default: the previous one]")] = "",
     author: AuthorOption = "",
     comment: CommentOption = "",
+    tenant: TenantOption = "",
     routing: RoutingOption = None,
     timeout: TimeoutOption = 10.0,
 ) -> None:
-    """Make an earlier version active again (audited)."""
-    request = routing_pb2.RollbackRuleSetRequest(to_version=version, author=author or _who(), comment=comment)
+    """Make an earlier version of the tenant active again (audited)."""
+    request = routing_pb2.RollbackRuleSetRequest(
+        to_version=version, author=author or _who(), comment=comment, tenant=tenant
+    )
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         v = stub.RollbackRuleSet(request, timeout=timeout)
     typer.echo(f"rolled back to {v.version}; active now")
@@ -239,13 +327,16 @@ def simulate(
     file: Annotated[Path, typer.Argument(help="candidate rule set YAML ('-' reads stdin)")],
     last: Annotated[int, typer.Option("--last", "-n", min=1, help="how many of the latest complaints")] = 100,
     json_out: JsonOption = False,
+    tenant: TenantOption = "",
     routing: RoutingOption = None,
     timeout: TimeoutOption = 60.0,
 ) -> None:
     """Route the last N routed complaints (their stored inputs, scored by each set's triage model,
     corrections kept) by the candidate and by the active set, and report what would change.
     Changes nothing."""
-    request = routing_pb2.SimulateRuleSetRequest(source=_read(file), file_name=file.name, last=last)
+    request = routing_pb2.SimulateRuleSetRequest(
+        source=_read(file), file_name=file.name, last=last, tenant=tenant
+    )
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
         rep = stub.SimulateRuleSet(request, timeout=timeout)
     if json_out:
@@ -254,6 +345,10 @@ def simulate(
     typer.echo(
         f"{rep.candidate_version} vs active {rep.baseline_version}: {rep.changed} of {rep.complaints} "
         "complaint(s) would change"
+    )
+    typer.echo(
+        f"  team {rep.team_changed}, priority {rep.priority_changed}, SLA {rep.sla_changed}, "
+        f"safety override {rep.safety_changed}"
     )
     for move, n in sorted(rep.team_moves.items(), key=lambda kv: -kv[1]):
         typer.echo(f"  {n:>5}  {move}")
@@ -265,20 +360,36 @@ def simulate(
             parts.append(f"priority {_priority(c.from_priority)} -> {_priority(c.to_priority)}")
         if c.from_sla_policy != c.to_sla_policy:
             parts.append(f"SLA {c.from_sla_policy} -> {c.to_sla_policy}")
+        if c.leaves_safety_override:
+            parts.append("LEAVES the safety override")
+        if c.enters_safety_override:
+            parts.append("enters a safety override")
         typer.echo(f"  {c.reference or c.complaint_id}: {'; '.join(parts)}")
 
 
 @app.command()
 def audit(
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, max=1000, help="newest N [50]; --jsonl: 0 = all")
+    ] = 0,
     action: Annotated[str, typer.Option("--action", help="e.g. rules.apply, agent.presence")] = "",
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="export the tenant's whole audit, oldest first, as JSON lines")
+    ] = False,
     json_out: JsonOption = False,
+    tenant: TenantOption = "",
     routing: RoutingOption = None,
-    timeout: TimeoutOption = 10.0,
+    timeout: TimeoutOption = 60.0,
 ) -> None:
-    """Every change: who, when, what (newest first)."""
+    """Every change of the tenant: who, when, what (newest first; --jsonl: all, oldest first)."""
+    request = routing_pb2.ListAuditRequest(limit=limit, action=action, tenant=tenant)
     with service_stub("routing", routing_pb2_grpc.RoutingAdminStub, routing, timeout) as stub:
-        resp = stub.ListAudit(routing_pb2.ListAuditRequest(limit=limit, action=action), timeout=timeout)
+        if jsonl:
+            for entry in stub.ExportAudit(request, timeout=timeout):
+                typer.echo(json.dumps(MessageToDict(entry), ensure_ascii=False, sort_keys=True))
+            return
+        request.limit = limit or 50
+        resp = stub.ListAudit(request, timeout=timeout)
     if json_out:
         _json(resp)
         return

@@ -270,7 +270,7 @@ class TriageCorrections:
         session.refresh(row)
         if holding is not None:
             session.refresh(holding)
-        rule_set = self.router.rule_sets.active(session)
+        rule_set = self.router.rule_sets.active(session, row.tenant)  # the tenant's own or the built-in
         stored = input_from_json(row.input_json or {"complaint_id": cid})
         earlier = corrections_db.for_complaint(session, cid)
         # Scored by the active set's model (the stored scores when that model made them), then
@@ -351,6 +351,7 @@ class TriageCorrections:
                 "request_id": request_id,
             },
             c.reason,
+            tenant=row.tenant,
         )
 
         corrected = events_pb2.TriageCorrected(

@@ -1,5 +1,6 @@
 """Routing's service layer, run inside the consumer's one transaction (or an admin call's):
-route a received complaint by the active rule set, keep who holds what (so capacity is known),
+route a received complaint by its tenant's rule set (its own active or staged version, or the
+built-in one), keep who holds what (so capacity is known),
 assign queued complaints when capacity frees, and find another owner on a reroute request.
 Every decision is stored and announced with a `ComplaintRouted` through the outbox."""
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,11 +24,13 @@ from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 from services.common.proto_values import enum_name, enum_value
 
 from .adapters import accounts_db, db
-from .adapters.files import parse_rule_set_text
 from .domain.assignment import Need, QueuedComplaint, assign, drain_queue
 from .domain.model import Account, Decision, Directory, RoutingInput, SignalScore, with_scores
 from .domain.routing import decide
-from .domain.rules import RuleSet
+from .domain.staging import Pointer
+from .rule_sets import Routed, RuleSets
+
+__all__ = ["Router", "RuleSets", "Routed", "BatchCache"]
 from .triage.scorer import load_model
 
 SVC = "routing"
@@ -192,43 +194,12 @@ def checksum(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-class RuleSets:
-    """Parsed rule sets by version. A stored version never changes, so each is parsed once per
-    process; which one is active is read from the database for every decision."""
-
-    def __init__(self) -> None:
-        self._parsed: dict[str, RuleSet] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, version: str) -> RuleSet:
-        rule_set = self._parsed.get(version)
-        if rule_set is None:
-            record = db.get_rule_set(session, version)
-            if record is None:
-                raise LookupError(f"rule set {version!r} is not stored")
-            rule_set = parse_rule_set_text(record.source, record.file_name or f"{version}.yaml")
-            if rule_set.triage_model:
-                try:  # read the model's file now, not inside a complaint's scoring
-                    load_model(rule_set.triage_model)
-                except ValueError as exc:  # routed without signals, counted per complaint (scored)
-                    log.error("triage model %s of rule set %s: %s", rule_set.triage_model, version, exc)
-            with self._lock:
-                self._parsed[version] = rule_set
-        return rule_set
-
-    def active(self, session: Session) -> RuleSet:
-        pointer = db.active_version(session)
-        if pointer is None:
-            raise LookupError("no rule set is active")
-        return self.get(session, pointer.version)
-
-
 @dataclasses.dataclass
 class BatchCache:
     """What one consumer transaction reads once for all the complaints it routes."""
 
     directory_tenants: dict[str, str] = dataclasses.field(default_factory=dict)
-    rule_set: RuleSet | None = None
+    pointers: dict[str, Pointer | None] = dataclasses.field(default_factory=dict)  # per tenant
     directories: dict[str, Directory] = dataclasses.field(default_factory=dict)
     accounts: dict[str, dict[str, Account]] = dataclasses.field(default_factory=dict)  # per tenant
 
@@ -276,10 +247,13 @@ class Router:
         if tenant not in batch.directory_tenants:
             batch.directory_tenants[tenant] = self.directory_tenant(session, tenant)
         directory_tenant = batch.directory_tenants[tenant]
-        # The active version is read in this transaction: the whole batch uses exactly one version.
-        if batch.rule_set is None:
-            batch.rule_set = self.rule_sets.active(session)
-        rule_set = batch.rule_set
+        unscored = routing_input(received, tenant, self.accounts_of(session, tenant))
+        # The tenant's pointer (and the built-in's) is read once in this transaction: the batch
+        # routes each tenant by one active version (and its staged one, for the staged share).
+        routed_by = self.rule_sets.for_complaint(
+            session, tenant, complaint_id, unscored.channel, batch.pointers
+        )
+        rule_set = routed_by.rule_set
         # The directory is read and its agents locked once per transaction (the locks hold until
         # commit, so it cannot change under the batch); loads are read fresh for every decision.
         if directory_tenant in batch.directories:
@@ -289,10 +263,14 @@ class Router:
             directory, loads = db.load_directory(session, directory_tenant, lock=True)
             batch.directories[directory_tenant] = directory
         # Scored once, with the model the batch's rule set names, before any rule is evaluated.
-        complaint = scored(
-            routing_input(received, tenant, self.accounts_of(session, tenant)), rule_set.triage_model
-        )
+        complaint = scored(unscored, rule_set.triage_model)
         decision = decide(rule_set, directory, loads, complaint, self.clock())
+        if routed_by.staged:
+            decision = dataclasses.replace(
+                decision,
+                explanation=f"{decision.explanation}\nRule set {rule_set.version} is staged "
+                f"(tenant {routed_by.tenant}); this complaint is in its share of traffic.",
+            )
         db.hold(
             session,
             directory_tenant,
@@ -305,7 +283,15 @@ class Router:
             required_language=decision.required_language,
             previous_owners=complaint.previous_owners,
         )
-        db.save_decision(session, decision, envelope.id, complaint.reference, input_to_json(complaint))
+        db.save_decision(
+            session,
+            decision,
+            envelope.id,
+            complaint.reference,
+            input_to_json(complaint),
+            rule_set_tenant=routed_by.tenant,
+            rule_set_staged=routed_by.staged,
+        )
         routed = new_event(
             routed_message(decision),
             source=SOURCE,
@@ -315,12 +301,14 @@ class Router:
         stage(session, routed, topics.LIFECYCLE_TOPIC)
         DECISIONS.labels(decision.team, decision.rule_id, str(decision.owner_is_duty_lead).lower()).inc()
         log.info(
-            "routed %s to %s owner=%s rule=%s version=%s priority=%s queued=%s",
+            "routed %s to %s owner=%s rule=%s version=%s/%s%s priority=%s queued=%s",
             complaint_id,
             decision.team,
             decision.owner,
             decision.rule_id,
+            routed_by.tenant,
             decision.rule_set_version,
+            " (staged)" if routed_by.staged else "",
             decision.priority,
             decision.queued,
         )

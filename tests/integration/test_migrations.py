@@ -19,7 +19,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import MetaData, UniqueConstraint, inspect, text
 from sqlalchemy.engine import Engine
 
 from services.common.db import make_engine
@@ -45,14 +45,21 @@ ADDED_COLUMNS = {
         "notification_contacts": {"owner_is_duty_lead", "status", "chat_thread"},  # 0003, 0005
         "deliveries": {"handed_over_at"},  # 0004
     },
-    "routing": {"routing_teams": {"admin_managed"}},  # 0004
+    "routing": {
+        "routing_teams": {"admin_managed"},  # 0004
+        "routing_rule_sets": {"tenant"},  # 0005
+        "routing_audit": {"tenant"},  # 0005
+        "routing_decisions": {"rule_set_tenant", "rule_set_staged"},  # 0005
+    },
 }
 
 
 ADDED_TABLES = {
     "intake": {"mail_threads"},  # 0003
     "escalation": {"escalation_ratings"},  # 0003
-    "routing": {"routing_triage_corrections", "routing_accounts"},  # 0003, 0004
+    # 0003, 0004, 0005 (routing_tenant_rule_sets replaced routing_active_rule_set, which the
+    # baseline creates at adoption and 0005 copies and drops)
+    "routing": {"routing_triage_corrections", "routing_accounts", "routing_tenant_rule_sets"},
 }
 
 
@@ -70,11 +77,15 @@ def previous_metadata(svc: str) -> MetaData:
         if table.name in ADDED_TABLES.get(svc, set()):
             continue
         copy = table.to_metadata(previous)
-        for name in ADDED_COLUMNS.get(svc, {}).get(table.name, set()):
+        added = ADDED_COLUMNS.get(svc, {}).get(table.name, set())
+        for name in added:
             copy._columns.remove(copy.c[name])
         for index in list(copy.indexes):
-            if index.name in ADDED_INDEXES.get(table.name, set()):
+            if index.name in ADDED_INDEXES.get(table.name, set()) or {c.name for c in index.columns} & added:
                 copy.indexes.discard(index)
+        for constraint in list(copy.constraints):  # e.g. 0005's unique (tenant, version)
+            if isinstance(constraint, UniqueConstraint) and {c.name for c in constraint.columns} & added:
+                copy.constraints.discard(constraint)
     return previous
 
 

@@ -388,7 +388,7 @@ def test_the_service_scores_each_complaint_once_and_simulate_keeps_corrections(t
     stricter = builtin.replace("version: builtin-2", "version: strict").replace(
         "signals: {safety: {min: 0.5}}", "signals: {safety: {min: 0.99}}"
     )
-    sim = admin.simulate(stricter, "strict.yaml", 10)
+    sim = admin.simulate("default", stricter, "strict.yaml", 10)
     assert sim.complaints == 3 and [c.complaint_id for c in sim.changes] == ["harm"]
     assert counting.calls == 3  # same model: the stored scores are used, not scored again
     assert sim.candidate_rule_hits["safety-security-signal"] == 1  # the corrected one still matches

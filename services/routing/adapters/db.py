@@ -1,6 +1,7 @@
 """Routing's tables: the directory (seeded from YAML, managed through the admin API), agents'
 counts, who holds each open complaint (and the team queues), the decisions, the rule-set versions
-with the one active pointer, and the audit log."""
+of each tenant with its active/staged pointer, and the append-only audit log.
+(Over ~450 lines: one module per service database keeps every table and its queries together.)"""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, func, update
+from sqlalchemy import JSON, Column, Text, UniqueConstraint, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select, text
 
 from services.common.db import utcnow
 
 from ..domain.model import Agent, AgentLoad, Decision, Directory, Team, WorkingHours
+from ..domain.staging import Pointer, Staging
 from . import accounts_db, corrections_db
 
 
@@ -75,6 +77,8 @@ class RoutingDecisionRecord(SQLModel, table=True):
     sla_policy: str
     rule_id: str
     rule_set_version: str
+    rule_set_tenant: str = ""  # whose version: the complaint's tenant's own or the operator's built-in
+    rule_set_staged: bool = False  # decided by a staged version
     explanation: str
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     required_skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -103,9 +107,13 @@ class RoutingHolding(SQLModel, table=True):
 
 
 class RoutingRuleSetRecord(SQLModel, table=True):
+    """A stored rule-set version of one tenant (the operator tenant's are the built-in ones)."""
+
     __tablename__ = "routing_rule_sets"
+    __table_args__ = (UniqueConstraint("tenant", "version", name="uq_routing_rule_sets_tenant_version"),)
     seq: int | None = Field(default=None, primary_key=True)
-    version: str = Field(unique=True, index=True)
+    tenant: str = Field(default="", index=True)
+    version: str = Field(index=True)
     source: str = Field(sa_column=Column(Text, nullable=False))
     file_name: str = ""
     checksum: str
@@ -116,19 +124,28 @@ class RoutingRuleSetRecord(SQLModel, table=True):
 
 
 class RoutingActiveRuleSet(SQLModel, table=True):
-    """One row: the version every routing worker uses. Each decision reads it in its own
-    transaction, so switching is one committed update, seen by all workers at once."""
+    """One row per tenant: its active version ("" = none of its own, the built-in routes it) and
+    its staged one. Each decision reads it in its own transaction (once per tenant per batch), so
+    switching is one committed update, seen by all workers at once."""
 
-    __tablename__ = "routing_active_rule_set"
-    key: str = Field(default="rules", primary_key=True)
-    version: str
+    __tablename__ = "routing_tenant_rule_sets"
+    tenant: str = Field(primary_key=True)
+    version: str = ""
     previous_version: str = ""
     activated_at: datetime = Field(default_factory=utcnow)
+    staged_version: str = ""
+    staged_percent: int = 0
+    staged_channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    staged_at: datetime | None = None
+    staged_by: str = ""
 
 
 class RoutingAudit(SQLModel, table=True):
+    """Append-only: rows are only ever inserted (on PostgreSQL a trigger refuses UPDATE/DELETE)."""
+
     __tablename__ = "routing_audit"
     id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(default="", index=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     actor: str
     action: str = Field(index=True)
@@ -400,7 +417,14 @@ def queue(session: Session, tenant: str, team: str) -> list[RoutingHolding]:
 
 
 def save_decision(
-    session: Session, decision: Decision, trigger_event_id: str, reference: str = "", input_json: Any = None
+    session: Session,
+    decision: Decision,
+    trigger_event_id: str,
+    reference: str = "",
+    input_json: Any = None,
+    *,
+    rule_set_tenant: str = "",
+    rule_set_staged: bool = False,
 ) -> RoutingDecisionRecord:
     row = RoutingDecisionRecord(
         complaint_id=decision.complaint_id,
@@ -414,6 +438,8 @@ def save_decision(
         sla_policy=decision.sla_policy,
         rule_id=decision.rule_id,
         rule_set_version=decision.rule_set_version,
+        rule_set_tenant=rule_set_tenant or decision.tenant,
+        rule_set_staged=rule_set_staged,
         explanation=decision.explanation,
         tags=list(decision.tags),
         required_skills=list(decision.required_skills),
@@ -439,12 +465,16 @@ def find_decision(session: Session, complaint: str) -> RoutingDecisionRecord | N
     return row
 
 
-def recent_inputs(session: Session, last: int) -> list[dict[str, Any]]:
-    """The stored inputs of the `last` complaints routed most recently, oldest first (one query)."""
+def recent_inputs(session: Session, last: int, tenant: str | None = None) -> list[dict[str, Any]]:
+    """The stored inputs of the `last` complaints (of `tenant`, when given) routed most recently,
+    oldest first (one query)."""
+    query = select(RoutingDecisionRecord.input_json)
+    if tenant is not None:
+        query = query.where(RoutingDecisionRecord.tenant == tenant)
     rows = session.exec(
-        select(RoutingDecisionRecord.input_json)
-        .order_by(RoutingDecisionRecord.decided_at.desc(), RoutingDecisionRecord.complaint_id.desc())  # type: ignore[attr-defined]
-        .limit(last)
+        query.order_by(
+            RoutingDecisionRecord.decided_at.desc(), RoutingDecisionRecord.complaint_id.desc()
+        ).limit(last)  # type: ignore[attr-defined]
     ).all()
     return [r for r in reversed(rows) if r]
 
@@ -486,17 +516,35 @@ def list_teams(session: Session, tenant: str) -> Sequence[TeamView]:
 # --- rule sets and audit -----------------------------------------------------------------------
 
 
-def active_version(session: Session) -> RoutingActiveRuleSet | None:
-    return session.get(RoutingActiveRuleSet, "rules")
+def active_version(session: Session, tenant: str) -> RoutingActiveRuleSet | None:
+    """The tenant's pointer row (None: it never applied or staged a version)."""
+    return session.get(RoutingActiveRuleSet, tenant)
 
 
-def get_rule_set(session: Session, version: str) -> RoutingRuleSetRecord | None:
-    return session.exec(select(RoutingRuleSetRecord).where(RoutingRuleSetRecord.version == version)).first()
+def pointer(session: Session, tenant: str) -> Pointer | None:
+    """The tenant's pointer as the domain reads it: one primary-key read."""
+    row = active_version(session, tenant)
+    if row is None:
+        return None
+    staging = Staging(row.staged_percent or 100, tuple(row.staged_channels)) if row.staged_version else None
+    return Pointer(tenant, row.version, row.staged_version, staging)
 
 
-def list_rule_sets(session: Session) -> list[RoutingRuleSetRecord]:
+def get_rule_set(session: Session, tenant: str, version: str) -> RoutingRuleSetRecord | None:
+    return session.exec(
+        select(RoutingRuleSetRecord).where(
+            RoutingRuleSetRecord.tenant == tenant, RoutingRuleSetRecord.version == version
+        )
+    ).first()
+
+
+def list_rule_sets(session: Session, tenant: str) -> list[RoutingRuleSetRecord]:
     return list(
-        session.exec(select(RoutingRuleSetRecord).order_by(col(RoutingRuleSetRecord.seq).desc())).all()
+        session.exec(
+            select(RoutingRuleSetRecord)
+            .where(RoutingRuleSetRecord.tenant == tenant)
+            .order_by(col(RoutingRuleSetRecord.seq).desc())
+        ).all()
     )
 
 
@@ -506,13 +554,43 @@ def store_rule_set(session: Session, record: RoutingRuleSetRecord) -> RoutingRul
     return record
 
 
-def activate(session: Session, version: str) -> RoutingActiveRuleSet:
-    row = active_version(session)
-    if row is None:
-        row = RoutingActiveRuleSet(key="rules", version=version)
-    else:
-        row.previous_version, row.version = row.version, version
+def pointer_row(session: Session, tenant: str, lock: bool = False) -> RoutingActiveRuleSet:
+    """The tenant's pointer row read fresh (a new, unsaved one when it has none)."""
+    query = select(RoutingActiveRuleSet).where(RoutingActiveRuleSet.tenant == tenant)
+    if lock:  # PostgreSQL: two admins switching one tenant at once are serialised
+        query = query.with_for_update()
+    row = session.exec(query.execution_options(populate_existing=True)).first()
+    return row or RoutingActiveRuleSet(tenant=tenant)
+
+
+def activate(session: Session, tenant: str, version: str) -> RoutingActiveRuleSet:
+    """`version` routes all of the tenant's traffic now; a staged version of the same name is
+    thereby promoted, any other staged one stays staged."""
+    row = pointer_row(session, tenant)
+    row.previous_version, row.version = row.version, version
     row.activated_at = utcnow()
+    if row.staged_version == version:
+        _clear_stage(row)
+    session.add(row)
+    return row
+
+
+def stage(session: Session, tenant: str, version: str, staging: Staging, by: str) -> RoutingActiveRuleSet:
+    row = pointer_row(session, tenant)
+    row.staged_version, row.staged_percent = version, staging.percent
+    row.staged_channels, row.staged_at, row.staged_by = list(staging.channels), utcnow(), by
+    session.add(row)
+    return row
+
+
+def _clear_stage(row: RoutingActiveRuleSet) -> None:
+    row.staged_version, row.staged_percent, row.staged_channels = "", 0, []
+    row.staged_at, row.staged_by = None, ""
+
+
+def unstage(session: Session, tenant: str) -> RoutingActiveRuleSet:
+    row = pointer_row(session, tenant)
+    _clear_stage(row)
     session.add(row)
     return row
 
@@ -525,10 +603,12 @@ def audit(
     detail: dict[str, Any],
     comment: str = "",
     *,
-    tenant: str = "",  # the directory's callers name it; stored once the audit is per tenant (#13)
+    tenant: str = "",
 ) -> None:
+    """Append one entry (the only write the audit ever gets)."""
     session.add(
         RoutingAudit(
+            tenant=tenant,
             actor=actor or "unknown",
             action=action,
             target=target,
@@ -538,8 +618,21 @@ def audit(
     )
 
 
-def list_audit(session: Session, limit: int = 50, action: str = "") -> list[RoutingAudit]:
-    query = select(RoutingAudit)
+def list_audit(session: Session, tenant: str, limit: int = 50, action: str = "") -> list[RoutingAudit]:
+    """The tenant's entries, newest first."""
+    query = select(RoutingAudit).where(RoutingAudit.tenant == tenant)
     if action:
         query = query.where(RoutingAudit.action == action)
     return list(session.exec(query.order_by(col(RoutingAudit.id).desc()).limit(limit)).all())
+
+
+def audit_page(
+    session: Session, tenant: str, after_id: int, limit: int, action: str = "", since: datetime | None = None
+) -> list[RoutingAudit]:
+    """The tenant's entries after `after_id`, oldest first (an export reads page by page)."""
+    query = select(RoutingAudit).where(RoutingAudit.tenant == tenant, col(RoutingAudit.id) > after_id)
+    if action:
+        query = query.where(RoutingAudit.action == action)
+    if since is not None:
+        query = query.where(col(RoutingAudit.at) >= since)
+    return list(session.exec(query.order_by(col(RoutingAudit.id)).limit(limit)).all())

@@ -96,6 +96,9 @@ class SimulatedChange:
     to_priority: str
     from_sla_policy: str
     to_sla_policy: str
+    # Decided by an override (the safety/security and safeguarding section) under one set only.
+    leaves_safety_override: bool = False
+    enters_safety_override: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,27 @@ class Simulation:
     changes: tuple[SimulatedChange, ...]
     team_moves: dict[str, int]
     candidate_rule_hits: dict[str, int]
+
+    @property
+    def team_changed(self) -> int:
+        return sum(c.from_team != c.to_team for c in self.changes)
+
+    @property
+    def priority_changed(self) -> int:
+        return sum(c.from_priority != c.to_priority for c in self.changes)
+
+    @property
+    def sla_changed(self) -> int:
+        return sum(c.from_sla_policy != c.to_sla_policy for c in self.changes)
+
+    @property
+    def safety_changed(self) -> int:
+        return sum(c.leaves_safety_override or c.enters_safety_override for c in self.changes)
+
+    @property
+    def leaving_safety(self) -> tuple[SimulatedChange, ...]:
+        """The changes that would route a complaint away from a safety override."""
+        return tuple(c for c in self.changes if c.leaves_safety_override)
 
 
 def simulate(
@@ -132,6 +156,8 @@ def simulate(
         hits[b.evaluation.winner.id] += 1
         before = (a.evaluation.winner.id, a.team.id, a.priority, a.sla_policy)
         after = (b.evaluation.winner.id, b.team.id, b.priority, b.sla_policy)
+        was_override = a.evaluation.winner.kind == "override"
+        is_override = b.evaluation.winner.kind == "override"
         if before != after:
             changes.append(
                 SimulatedChange(
@@ -145,6 +171,8 @@ def simulate(
                     after[2],
                     before[3],
                     after[3],
+                    was_override and not is_override,
+                    is_override and not was_override,
                 )  # fmt: skip
             )
             if a.team.id != b.team.id:

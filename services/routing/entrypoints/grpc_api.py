@@ -3,12 +3,13 @@ INVALID_ARGUMENT naming the field (and for rule sets, `file:line: field: problem
 problem, separated by "; "), NOT_FOUND, FAILED_PRECONDITION.
 
 Scoping (services/common/auth_policy.py): the directory and decisions are per tenant (another
-tenant's are NOT_FOUND; an agent sees decisions of their teams only). Rule sets are deployment-wide,
-so only the operator tenant (HAQ_TENANT) may read or change them: PERMISSION_DENIED otherwise.
+tenant's are NOT_FOUND; an agent sees decisions of their teams only). Rule sets and the audit are
+per tenant too: a request's `tenant` is the caller's own (another's is NOT_FOUND, a service may name
+any); the operator tenant's (HAQ_TENANT) versions are the built-in ones, so only its admins change them.
 
 Who made a change: with authentication on, the audit's author/actor is the token's subject, and the
 request's `author`/`actor` field is ignored (a caller cannot write someone else's name into the
-audit). Without authentication (local development) the request's field is kept, as before."""
+audit); this holds for apply, stage, promote, cancel and rollback alike. Without authentication (local development) the request's field is kept, as before."""
 
 from __future__ import annotations
 
@@ -29,12 +30,12 @@ from services.common.auth_policy import (
     can_see,
     check_visible,
     may_act_as,
-    may_manage_rule_sets,
+    may_read_rule_sets,
     tenant_scope,
 )
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import routing_pb2, routing_pb2_grpc
-from services.common.proto_values import to_timestamp
+from services.common.proto_values import to_datetime, to_timestamp
 
 from ..adapters import accounts_db, db
 from ..adapters.files import Problem, RuleSetInvalid
@@ -44,6 +45,7 @@ from ..corrections import TriageCorrections, check_request, routed_text
 from ..directory_admin import AccountRecord, DirectoryAdministration, TeamChange
 from ..domain.model import Agent, InvalidData, SignalScore, parse_working_hours
 from ..domain.rules import Trace
+from ..domain.staging import Pointer, Staging, parse_staging
 from ..service import priority_value
 
 log = logging.getLogger(__name__)
@@ -130,10 +132,22 @@ def account_pb(a: accounts_db.RoutingAccount) -> routing_pb2.Account:
     )
 
 
+def staging_pb(staging: Staging | None) -> routing_pb2.Staging | None:
+    if staging is None:
+        return None
+    return routing_pb2.Staging(percent=staging.percent, channels=list(staging.channels))
+
+
 def version_pb(
-    r: db.RoutingRuleSetRecord, active: db.RoutingActiveRuleSet | None, with_source: bool = False
+    r: db.RoutingRuleSetRecord,
+    pointer: Pointer | None,
+    routing: tuple[str, str],
+    operator: str,
+    with_source: bool = False,
 ) -> routing_pb2.RuleSetVersion:
-    is_active = active is not None and active.version == r.version
+    """`pointer`: the tenant's own; `routing`: (whose, version) routing the tenant's traffic."""
+    is_active = (r.tenant, r.version) == routing
+    staged = pointer is not None and r.tenant == pointer.tenant and pointer.staged == r.version
     out = routing_pb2.RuleSetVersion(
         version=r.version,
         author=r.author,
@@ -143,11 +157,27 @@ def version_pb(
         rules=r.rules,
         source=r.source if with_source else "",
         seq=r.seq or 0,
+        tenant=r.tenant,
+        built_in=r.tenant == operator,
+        staged=staged,
+        staging=staging_pb(pointer.staging) if staged and pointer is not None else None,
     )
     _ts(out, "created_at", r.created_at)
-    if is_active and active is not None:
-        _ts(out, "activated_at", active.activated_at)
     return out
+
+
+def audit_pb(row: db.RoutingAudit) -> routing_pb2.AuditEntry:
+    entry = routing_pb2.AuditEntry(
+        id=row.id or 0,
+        actor=row.actor,
+        action=row.action,
+        target=row.target,
+        detail=row.detail,
+        comment=row.comment,
+        tenant=row.tenant,
+    )
+    _ts(entry, "at", row.at)
+    return entry
 
 
 def problem_pb(p: Problem) -> routing_pb2.ValidationError:
@@ -173,6 +203,9 @@ def decision_pb(row: db.RoutingDecisionRecord) -> routing_pb2.RoutingDecision:
         rule_id=row.rule_id,
         rule_set_version=row.rule_set_version,
         explanation=row.explanation,
+        tenant=row.tenant,
+        rule_set_staged=row.rule_set_staged,
+        rule_set_tenant=row.rule_set_tenant,
     )
     _ts(out, "decided_at", row.decided_at)
     return out
@@ -191,9 +224,14 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
         self.admin = admin
         self.directory = directory or DirectoryAdministration(engine, admin.router, admin.relay)
 
-    def _rule_sets(self) -> None:
-        if not may_manage_rule_sets(self.default_tenant):
-            raise Forbidden("rule sets are deployment-wide: only the operator tenant manages them")
+    def _rule_sets(self, requested: str) -> str:
+        """The tenant whose rule sets a request works on: the caller's own (another tenant's is
+        NOT_FOUND; a service may name any); without auth the requested one or the operator's."""
+        return tenant_scope(requested, self.default_tenant)
+
+    def _version(self, tenant: str, record: db.RoutingRuleSetRecord, with_source: bool = False):
+        _, pointer, routing = self.admin.versions(tenant)
+        return version_pb(record, pointer, routing, self.default_tenant, with_source)
 
     def _directory_change(self, tenant: str, agent_id: str) -> str:
         """The tenant of a directory change by the caller; a team lead changes their teams' agents,
@@ -248,10 +286,10 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def ValidateRuleSet(self, request: routing_pb2.RuleSetSource, context: grpc.ServicerContext):
-        self._rule_sets()
+        tenant = self._rule_sets(request.tenant)
         if not request.source.strip():
             raise InvalidData("source", "is required (the rule set's YAML)")
-        rule_set, problems = self.admin.validate(request.source, request.file_name)
+        rule_set, problems = self.admin.validate(tenant, request.source, request.file_name)
         return routing_pb2.ValidateRuleSetResponse(
             valid=rule_set is not None,
             version=rule_set.version if rule_set else "",
@@ -261,36 +299,67 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def ApplyRuleSet(self, request: routing_pb2.ApplyRuleSetRequest, context: grpc.ServicerContext):
-        self._rule_sets()
+        tenant = self._rule_sets(request.tenant)
         if not request.source.strip():
             raise InvalidData("source", "is required (the rule set's YAML)")
-        record = self.admin.apply(
-            request.source, request.file_name, changed_by(request.author), request.comment
+        if request.simulate_last < 0 or request.simulate_last > 100_000:
+            raise InvalidData("simulate_last", "must be between 0 and 100000")
+        staging = (
+            parse_staging(request.staging.percent, request.staging.channels)
+            if request.HasField("staging")
+            else None
         )
-        _, active = self.admin.versions()
-        return version_pb(record, active)
+        record = self.admin.apply(
+            tenant,
+            request.source,
+            request.file_name,
+            changed_by(request.author),
+            request.comment,
+            staging=staging,
+            confirm_safety_changes=request.confirm_safety_changes,
+            simulate_last=request.simulate_last,
+        )
+        return self._version(tenant, record)
+
+    @_errors
+    def PromoteRuleSet(self, request: routing_pb2.PromoteRuleSetRequest, context: grpc.ServicerContext):
+        tenant = self._rule_sets(request.tenant)
+        record = self.admin.promote(tenant, changed_by("") or "unauthenticated", request.comment)
+        return self._version(tenant, record)
+
+    @_errors
+    def CancelStagedRuleSet(
+        self, request: routing_pb2.CancelStagedRuleSetRequest, context: grpc.ServicerContext
+    ):
+        tenant = self._rule_sets(request.tenant)
+        self.admin.cancel_stage(tenant, changed_by("") or "unauthenticated", request.comment)
+        return self._version(tenant, self.admin.get(tenant, ""))
 
     @_errors
     def ListRuleSetVersions(
         self, request: routing_pb2.ListRuleSetVersionsRequest, context: grpc.ServicerContext
     ):
-        self._rule_sets()
-        records, active = self.admin.versions()
+        tenant = self._rule_sets(request.tenant)
+        records, pointer, routing = self.admin.versions(tenant)
+        staged = pointer.staged if pointer is not None else ""
         return routing_pb2.ListRuleSetVersionsResponse(
-            versions=[version_pb(r, active) for r in records], active=active.version if active else ""
+            versions=[version_pb(r, pointer, routing, self.default_tenant) for r in records],
+            active=routing[1],
+            inherited=routing[0] != tenant,
+            staged=staged,
+            staging=staging_pb(pointer.staging) if staged and pointer is not None else None,
         )
 
     @_errors
     def GetRuleSet(self, request: routing_pb2.GetRuleSetRequest, context: grpc.ServicerContext):
-        self._rule_sets()
-        record, active = self.admin.get(request.version)
-        return version_pb(record, active, with_source=True)
+        tenant = self._rule_sets(request.tenant)
+        return self._version(tenant, self.admin.get(tenant, request.version), with_source=True)
 
     @_errors
     def DiffRuleSets(self, request: routing_pb2.DiffRuleSetsRequest, context: grpc.ServicerContext):
-        self._rule_sets()
+        tenant = self._rule_sets(request.tenant)
         old, new, changes, unified = self.admin.diff(
-            request.from_version, request.to_version, request.to_source, request.to_file_name
+            tenant, request.from_version, request.to_version, request.to_source, request.to_file_name
         )
         return routing_pb2.DiffRuleSetsResponse(
             from_version=old,
@@ -303,17 +372,19 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def RollbackRuleSet(self, request: routing_pb2.RollbackRuleSetRequest, context: grpc.ServicerContext):
-        self._rule_sets()
-        record = self.admin.rollback(request.to_version, changed_by(request.author), request.comment)
-        _, active = self.admin.versions()
-        return version_pb(record, active)
+        tenant = self._rule_sets(request.tenant)
+        record = self.admin.rollback(tenant, request.to_version, changed_by(request.author), request.comment)
+        return self._version(tenant, record)
 
     @_errors
     def ExplainComplaint(self, request: routing_pb2.ExplainComplaintRequest, context: grpc.ServicerContext):
-        if (request.version or request.source.strip()) and not may_manage_rule_sets(self.default_tenant):
-            raise Forbidden("explaining with another rule set needs the operator tenant")
+        # Visibility first: another tenant's (or team's) complaint is NOT_FOUND before anything
+        # about its rule sets is looked up.
+        routed = self.admin.find(request.complaint)
+        check_visible(routed.tenant, routed.team, f"complaint {request.complaint!r}")
+        if (request.version or request.source.strip()) and not may_read_rule_sets():
+            raise Forbidden("explaining with another rule set needs a role that reads rule sets")
         e = self.admin.explain(request.complaint, request.version, request.source, request.file_name)
-        check_visible(e.routed.tenant, e.routed.team, f"complaint {request.complaint!r}")
         holding = e.holding
         return routing_pb2.Explanation(
             complaint_id=e.routed.complaint_id,
@@ -340,10 +411,10 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
 
     @_errors
     def SimulateRuleSet(self, request: routing_pb2.SimulateRuleSetRequest, context: grpc.ServicerContext):
-        self._rule_sets()
+        tenant = self._rule_sets(request.tenant)
         if not request.source.strip():
             raise InvalidData("source", "is required (the candidate rule set's YAML)")
-        sim = self.admin.simulate(request.source, request.file_name, request.last)
+        sim = self.admin.simulate(tenant, request.source, request.file_name, request.last)
         return routing_pb2.SimulationReport(
             baseline_version=sim.baseline_version,
             candidate_version=sim.candidate_version,
@@ -361,29 +432,34 @@ class RoutingAdminServicer(routing_pb2_grpc.RoutingAdminServicer):
                     to_priority=priority_value(c.to_priority),
                     from_sla_policy=c.from_sla_policy,
                     to_sla_policy=c.to_sla_policy,
+                    leaves_safety_override=c.leaves_safety_override,
+                    enters_safety_override=c.enters_safety_override,
                 )
                 for c in sim.changes
             ],
             team_moves=sim.team_moves,
             candidate_rule_hits=sim.candidate_rule_hits,
+            team_changed=sim.team_changed,
+            priority_changed=sim.priority_changed,
+            sla_changed=sim.sla_changed,
+            safety_changed=sim.safety_changed,
+            tenant=tenant,
         )
 
     @_errors
     def ListAudit(self, request: routing_pb2.ListAuditRequest, context: grpc.ServicerContext):
-        self._rule_sets()
-        entries = []
-        for row in self.admin.audit_log(request.limit, request.action):
-            entry = routing_pb2.AuditEntry(
-                id=row.id or 0,
-                actor=row.actor,
-                action=row.action,
-                target=row.target,
-                detail=row.detail,
-                comment=row.comment,
-            )
-            _ts(entry, "at", row.at)
-            entries.append(entry)
-        return routing_pb2.ListAuditResponse(entries=entries)
+        tenant = self._rule_sets(request.tenant)
+        rows = self.admin.audit_log(tenant, request.limit, request.action)
+        return routing_pb2.ListAuditResponse(entries=[audit_pb(row) for row in rows])
+
+    @_errors
+    def ExportAudit(self, request: routing_pb2.ListAuditRequest, context: grpc.ServicerContext):
+        tenant = self._rule_sets(request.tenant)  # scoped before the stream starts
+        if request.limit < 0:
+            raise InvalidData("limit", "must not be negative")
+        since = to_datetime(request.since) if request.HasField("since") else None
+        rows = self.admin.export_audit(tenant, request.limit, request.action, since)
+        return (audit_pb(row) for row in rows)
 
     # --- directory ---------------------------------------------------------------------------
 

@@ -41,19 +41,28 @@ def build(settings: Settings) -> tuple[faust.App, ServiceRuntime]:
     accounts_db.seed_accounts(engine, directory.tenant, accounts)
     # The built-in packs become the first version of a fresh database; it refuses to start when
     # they name a team the directory lacks, rather than route complaints to teams nobody staffs.
-    seed_rule_set(engine, {t.id for t in directory.teams})
+    seed_rule_set(engine, {t.id for t in directory.teams}, settings.tenant)
     topics.ensure_topics(settings)
     relay = OutboxRelay(engine, settings, SVC) if settings.outbox_relay_enabled else None
 
-    rule_sets = RuleSets()
+    rule_sets = RuleSets(settings.tenant)  # the operator tenant's versions are the built-in ones
     with Session(engine) as session:
         # Parse the active rule set and read its triage model's file (~1 MB) now, at start,
         # rather than inside the first complaint's transaction.
         rule_sets.active(session)
     router = Router(rule_sets, default_tenant=settings.tenant, fallback_directory=directory.tenant)
-    read_recent = lifecycle.reader(
-        settings, lambda msg: routing_input(msg, msg.complaint.tenant or settings.tenant, accounts)
-    )
+
+    def read_recent(last: int) -> list:
+        """Simulating before anything is stored: the topic's last complaints, each with its own
+        tenant's accounts (each tenant's read once)."""
+        received = [msg for _, msg in lifecycle.recent_received(settings, last)]
+        with Session(engine) as session:
+            tenants = [msg.complaint.tenant or settings.tenant for msg in received]
+            return [
+                routing_input(msg, tenant, router.accounts_of(session, tenant))
+                for msg, tenant in zip(received, tenants, strict=True)
+            ]
+
     admin = RoutingAdministration(engine, router, rule_sets, relay, read_recent)
     grpc_server = GrpcServer(
         settings.grpc_host,
