@@ -9,6 +9,7 @@ UpsertTeam, from which on they use its own)."""
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,18 @@ MAX_NAME = 200
 MAX_TZ = 64
 MAX_TEAMS = 500
 MAX_ACCOUNTS = 10_000
+
+
+# The audit's tenant column comes with migration 0005; until db.audit takes it, the entry's detail
+# names the tenant, so no directory change is audited without it.
+_AUDIT_TAKES_TENANT = "tenant" in inspect.signature(db.audit).parameters
+
+
+def _audit(session: Session, tenant: str, actor: str, action: str, target: str, detail: dict) -> None:
+    if _AUDIT_TAKES_TENANT:
+        db.audit(session, actor, action, target, detail, tenant=tenant)
+    else:
+        db.audit(session, actor, action, target, {**detail, "tenant": tenant})
 
 
 @dataclass(frozen=True)
@@ -171,7 +184,7 @@ class DirectoryAdministration:
             old_team = row.team
             detail = change(row)
             db.save_agent(session, row)
-            db.audit(session, actor, action, row.id, detail, tenant=tenant)
+            _audit(session, tenant, actor, action, row.id, detail)
             session.flush()
             assigned = self._drain_after_change(session, tenant, {old_team, row.team}, f"{action} {row.id}")
             session.commit()
@@ -221,13 +234,13 @@ class DirectoryAdministration:
             before = _agent_summary(existing) if existing else None
             old_team = existing.team if existing else ""
             row = db.upsert_agent(session, tenant, agent)
-            db.audit(
+            _audit(
                 session,
+                tenant,
                 actor,
                 "agent.upsert",
                 agent.id,
                 {"before": before, "after": _agent_summary(row)},
-                tenant=tenant,
             )
             session.flush()
             assigned = self._drain_after_change(
@@ -268,13 +281,13 @@ class DirectoryAdministration:
                 row.strategy = team.strategy
             row.admin_managed = True
             session.add(row)
-            db.audit(
+            _audit(
                 session,
+                tenant,
                 actor,
                 "team.upsert",
                 team.id,
                 {"before": before, "after": _team_summary(row)},
-                tenant=tenant,
             )
             try:
                 session.commit()
@@ -305,13 +318,13 @@ class DirectoryAdministration:
             row.response_hours, row.account_manager = account.response_hours, account.account_manager
             row.updated_at = utcnow()
             session.add(row)
-            db.audit(
+            _audit(
                 session,
+                tenant,
                 actor,
                 "account.upsert",
                 account.id,
                 {"before": before, "after": _account_summary(row)},
-                tenant=tenant,
             )
             try:
                 session.commit()

@@ -16,11 +16,13 @@ from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from kafka import KafkaProducer
 
 from services.common import topics
 from services.common.auth import authorized_channel, mint_token
 from services.common.codec import encode, new_event
+from services.common.db import make_engine
 from services.common.pb.haq.v1 import complaint_pb2 as c
 from services.common.pb.haq.v1 import events_pb2, routing_pb2, routing_pb2_grpc
 from services.common.settings import Settings
@@ -36,8 +38,8 @@ AGENT = "reza.karimi"  # general-care, seeded
 TEAM = "general-care"
 
 
-def token(roles: list[str], tenant: str = HOME, subject: str = "tester") -> str:
-    return mint_token(SECRET, subject, tenant, roles)
+def token(roles: list[str], tenant: str = HOME, subject: str = "tester", teams: tuple[str, ...] = ()) -> str:
+    return mint_token(SECRET, subject, tenant, roles, teams)
 
 
 def code_of(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str]:
@@ -80,6 +82,26 @@ def send_b2b(settings: Settings, tenant: str, account_id: str) -> str:
     return cid
 
 
+DIRECTORY_ACTIONS = ("team.upsert", "account.upsert", "agent.upsert", "agent.presence", "agent.capacity")
+
+
+def directory_audit(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """(action, target, actor, tenant) of the routing database's directory audit entries, oldest
+    first, read from the database the routing process writes (the tenant from its column, or from
+    the entry's detail before the audit had one)."""
+    engine = make_engine(settings.database_url("routing"))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT * FROM routing_audit ORDER BY id")).mappings().all()
+    finally:
+        engine.dispose()
+    return [
+        (r["action"], r["target"], r["actor"], r.get("tenant") or json.loads(r["detail"]).get("tenant", ""))
+        for r in rows
+        if r["action"] in DIRECTORY_ACTIONS
+    ]
+
+
 def test_another_tenants_admin_sees_and_changes_nothing_of_the_seeded_directory(
     settings: Settings, start_service
 ) -> None:
@@ -96,7 +118,7 @@ def test_another_tenants_admin_sees_and_changes_nothing_of_the_seeded_directory(
     other = stub(token(["admin"], OTHER, "acme.admin"))
     bare = stub(token(["admin"], BARE, "bare.admin"))
     ops = stub(token(["ops"], HOME, "home.ops"))
-    agent = stub(token(["agent"], HOME, AGENT))
+    agent = stub(token(["agent"], HOME, AGENT, teams=(TEAM,)))
     NF = grpc.StatusCode.NOT_FOUND
     try:
 
@@ -276,6 +298,12 @@ def test_another_tenants_admin_sees_and_changes_nothing_of_the_seeded_directory(
         )
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "account.response_hours" in details
 
+        # --- audited: the token's subject as actor, on the caller's tenant; refusals write nothing
+        assert directory_audit(settings) == [
+            ("team.upsert", TEAM, "acme.admin", OTHER),
+            ("account.upsert", "ACME-001", "bare.admin", BARE),
+        ]
+
         # --- roles -------------------------------------------------------------------------------
         assert (
             code_of(lambda: ops.ListAccounts(routing_pb2.ListAccountsRequest(), timeout=10))[0]
@@ -302,6 +330,50 @@ def test_another_tenants_admin_sees_and_changes_nothing_of_the_seeded_directory(
         assert {a.id for a in home.ListAccounts(routing_pb2.ListAccountsRequest(), timeout=10).accounts} == {
             a.id for a in accounts_before
         }
+        lead = stub(token(["team_lead"], HOME, "leila.ahmadi", teams=(TEAM,)))
+        other_lead = stub(token(["team_lead"], HOME, "lead.elsewhere", teams=("clinical-governance",)))
+        acme_lead = stub(token(["team_lead"], OTHER, "acme.lead"))
+        for who, call in (
+            ("team_lead UpsertTeam", lambda: lead.UpsertTeam(
+                routing_pb2.UpsertTeamRequest(team=routing_pb2.Team(id=TEAM, name="Mine")), timeout=10
+            )),
+            ("team_lead ListAccounts", lambda: lead.ListAccounts(routing_pb2.ListAccountsRequest(), timeout=10)),
+            ("team_lead UpsertAccount", lambda: lead.UpsertAccount(
+                routing_pb2.UpsertAccountRequest(account=routing_pb2.Account(id="Z")), timeout=10
+            )),
+            ("team_lead UpsertAgent", lambda: lead.UpsertAgent(
+                routing_pb2.UpsertAgentRequest(agent=routing_pb2.Agent(id=AGENT, team=TEAM)), timeout=10
+            )),
+            ("agent UpsertTeam", lambda: agent.UpsertTeam(
+                routing_pb2.UpsertTeamRequest(team=routing_pb2.Team(id=TEAM)), timeout=10
+            )),
+            ("agent SetCapacity", lambda: agent.SetCapacity(
+                routing_pb2.SetCapacityRequest(agent=AGENT, capacity=1), timeout=10
+            )),
+            ("agent SetPresence of another", lambda: agent.SetPresence(
+                routing_pb2.SetPresenceRequest(agent="sara.mohammadi", presence="away"), timeout=10
+            )),
+            ("ops SetPresence", lambda: ops.SetPresence(
+                routing_pb2.SetPresenceRequest(agent=AGENT, presence="away"), timeout=10
+            )),
+        ):  # fmt: skip
+            assert code_of(call)[0] == denied, who
+        assert home_agent() == agent_before
+        # outside a lead's teams, or in another tenant: NOT_FOUND, nothing changed
+        set_capacity = routing_pb2.SetCapacityRequest(agent=AGENT, capacity=3)
+        assert code_of(lambda: other_lead.SetCapacity(set_capacity, timeout=10))[0] == NF
+        assert code_of(lambda: acme_lead.SetCapacity(set_capacity, timeout=10))[0] == NF
+        assert home_agent() == agent_before
+        # what the policy grants: ops reads the teams, a lead sets their agent's capacity, an agent
+        # their own presence (the audit names each of them)
+        assert TEAM in {t.id for t in ops.ListTeams(routing_pb2.ListTeamsRequest(), timeout=10).teams}
+        assert lead.SetCapacity(set_capacity, timeout=10).agent.capacity == 3
+        presence = routing_pb2.SetPresenceRequest(agent=AGENT, presence="away", actor="someone.else")
+        assert agent.SetPresence(presence, timeout=10).agent.presence == "away"
+        assert directory_audit(settings)[-2:] == [
+            ("agent.capacity", AGENT, "leila.ahmadi", HOME),
+            ("agent.presence", AGENT, AGENT, HOME),
+        ]
     finally:
         for ch in channels:
             ch.close()

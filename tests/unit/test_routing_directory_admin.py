@@ -4,6 +4,7 @@ again, and accounts seeded once from the file then owned by the tenant."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,28 @@ def test_directory_writes_are_admin_only_and_ops_may_list_accounts():
     for method in ("UpsertTeam", "UpsertAccount", "UpsertAgent"):
         assert auth_policy.allowed_roles(f"/haq.v1.RoutingAdmin/{method}") == {"admin"}
     assert auth_policy.allowed_roles("/haq.v1.RoutingAdmin/ListAccounts") == {"admin", "ops"}
+
+
+@pytest.mark.parametrize("column", [True, False])
+def test_each_change_is_audited_with_the_actor_and_the_tenant(directory, monkeypatch, column):
+    from services.routing import directory_admin
+
+    if not column:  # before migration 0005 gave the audit a tenant column: the detail names it
+        monkeypatch.setattr(directory_admin, "_AUDIT_TAKES_TENANT", False)
+    elif not directory_admin._AUDIT_TAKES_TENANT:
+        pytest.skip("db.audit has no tenant column yet")
+    directory.upsert_team("acme", TeamChange(id="care", name="Care"), "ann")
+    directory.upsert_account("acme", AccountRecord(id="A-1", tier="gold"), "ann")
+    directory.set_capacity("default", "reza.karimi", 3, "leila.ahmadi")
+    with Session(directory.engine) as session:
+        rows = session.exec(db.select(db.RoutingAudit).order_by(db.RoutingAudit.id)).all()
+    got = [
+        (r.action, r.target, r.actor, getattr(r, "tenant", "") or json.loads(r.detail).get("tenant"))
+        for r in rows
+    ]
+    assert got == [
+        ("team.upsert", "care", "ann", "acme"),
+        ("account.upsert", "A-1", "ann", "acme"),
+        ("agent.capacity", "reza.karimi", "leila.ahmadi", "default"),
+    ]
+    assert json.loads(rows[0].detail)["after"]["name"] == "Care"
