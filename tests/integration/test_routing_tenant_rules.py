@@ -13,23 +13,33 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
 
 from services.common import topics
 from services.common.auth import authorized_channel, mint_token
 from services.common.codec import Envelope, new_event
+from services.common.db import make_engine
+from services.common.migrations import migrate
 from services.common.pb.haq.v1 import complaint_pb2, events_pb2, routing_pb2, routing_pb2_grpc
 from services.common.settings import Settings
 from services.common.tail import collect
+from services.routing.adapters import db as routing_db
 from services.routing.adapters.files import BUILTIN_RULES
 from services.routing.domain.staging import bucket
+from tests.conftest import settings_env
 from tests.integration.test_routing_admin import candidate_v2, routed_msgs
-from tests.integration.test_routing_service import produce, routed
+from tests.integration.test_routing_service import produce
 
 pytestmark = pytest.mark.integration
 
@@ -166,6 +176,33 @@ def test_two_tenants_route_the_same_complaint_by_their_own_rule_sets(
     home_audit = list(home_admin.ExportAudit(routing_pb2.ListAuditRequest(), timeout=10))
     assert home_audit[0].action == "rules.seed" and {e.tenant for e in home_audit} == {HOME}
     assert [e.id for e in home_audit] == sorted(e.id for e in home_audit)
+    # `haq rules audit --jsonl`: the caller's tenant's audit as JSON lines, oldest first.
+    env = {**settings_env(settings), "HAQ_TOKEN": mint_token(SECRET, "adam", ACME, ["admin"])}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "haq"), "rules", "audit", "--jsonl"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(e["action"], e["actor"], e["tenant"]) for e in lines] == [("rules.apply", "adam", ACME)]
+
+
+def test_the_audit_is_append_only(tmp_path: Path) -> None:
+    """After the migrations, the database itself refuses to change or delete an audit entry."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'routing.db'}")
+    migrate(engine, "routing")
+    with Session(engine) as session:
+        routing_db.audit(session, "adam", "rules.apply", "v1", {}, tenant=ACME)
+        session.commit()
+    for statement in ("UPDATE routing_audit SET actor = 'mallory'", "DELETE FROM routing_audit"):
+        with engine.begin() as conn, pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(text(statement))
+    with Session(engine) as session:
+        assert [(e.actor, e.tenant) for e in routing_db.list_audit(session, ACME)] == [("adam", ACME)]
+    engine.dispose()
 
 
 def test_staging_promote_cancel_and_the_safety_refusal(settings: Settings, start_service) -> None:
@@ -238,4 +275,3 @@ def test_staging_promote_cancel_and_the_safety_refusal(settings: Settings, start
     assert confirmed.version == "builtin-3" and confirmed.active and confirmed.built_in
     # acme has its own rules: the new built-in changes nothing there.
     assert acme.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10).active == "acme-1"
-    assert routed  # imported helper kept for symmetry with the other routing tests
