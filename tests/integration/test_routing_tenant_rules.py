@@ -190,9 +190,15 @@ def test_two_tenants_route_the_same_complaint_by_their_own_rule_sets(
     assert [(e["action"], e["actor"], e["tenant"]) for e in lines] == [("rules.apply", "adam", ACME)]
 
 
-def test_the_audit_is_append_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_audit_is_append_only(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """After the migrations, the database itself refuses to change or delete an audit entry."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'routing.db'}")
+    url = (
+        f"sqlite:///{tmp_path / 'routing.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_db_url")
+    )
+    engine = make_engine(url)
     migrate(engine, "routing")
     with Session(engine) as session:
         routing_db.audit(session, "adam", "rules.apply", "v1", {}, tenant=ACME)
