@@ -211,22 +211,32 @@ def test_the_audit_is_append_only(kind: str, tmp_path: Path, request: pytest.Fix
     engine.dispose()
 
 
-def test_staging_promote_cancel_and_the_safety_refusal(settings: Settings, start_service) -> None:
+def haq(settings: Settings, subject: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`haq rules ...` as a subprocess with an admin token of acme."""
+    env = {**settings_env(settings), "HAQ_TOKEN": mint_token(SECRET, subject, ACME, ["admin"])}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "haq"), "rules", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_staging_promote_cancel_and_the_safety_refusal(
+    settings: Settings, start_service, tmp_path: Path
+) -> None:
     start_service("routing", HAQ_AUTH_SECRET=SECRET)
     acme = stub(settings, ACME, ["admin"], "adam")
     home = stub(settings, HOME, ["admin"], "olivia")
     acme.ApplyRuleSet(routing_pb2.ApplyRuleSetRequest(source=BUILTIN_RULES.read_text().replace("version: builtin-2", "version: acme-1")), timeout=10)  # fmt: skip
 
-    # Staged for half of web traffic: exactly the web complaints whose hash is below 50.
-    staged = acme.ApplyRuleSet(
-        routing_pb2.ApplyRuleSetRequest(
-            source=acme_source("acme-2"),
-            staging=routing_pb2.Staging(percent=50, channels=["web"]),
-            comment="try",
-        ),
-        timeout=10,
-    )
-    assert staged.staged and not staged.active and list(staged.staging.channels) == ["web"]
+    # Staged (by the CLI) for half of web traffic: exactly the web complaints hashed below 50.
+    candidate = tmp_path / "acme-2.yaml"
+    candidate.write_text(acme_source("acme-2"), encoding="utf-8")
+    staged = haq(settings, "adam", "apply", str(candidate), "--stage-percent", "50", "--stage-channel", "web")
+    assert staged.returncode == 0, staged.stderr
+    assert "staged acme-2 (tenant acme) for 50% of web" in staged.stdout
     listed = acme.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10)
     assert (listed.active, listed.staged, listed.staging.percent) == ("acme-1", "acme-2", 50)
     web = [str(uuid.uuid4()) for _ in range(30)]
@@ -238,8 +248,9 @@ def test_staging_promote_cancel_and_the_safety_refusal(settings: Settings, start
     assert {"acme-1", "acme-2"} <= set(expected.values())
     assert all("staged" in msgs[c].explanation for c in expected if expected[c] == "acme-2")
 
-    promoted = acme.PromoteRuleSet(routing_pb2.PromoteRuleSetRequest(comment="good"), timeout=10)
-    assert promoted.version == "acme-2" and promoted.active and not promoted.staged
+    promoted = haq(settings, "adam", "promote", "-m", "good")
+    assert promoted.returncode == 0 and "promoted acme-2; active now" in promoted.stdout, promoted.stderr
+    assert acme.GetRuleSet(routing_pb2.GetRuleSetRequest(), timeout=10).version == "acme-2"
     assert code(lambda: acme.CancelStagedRuleSet(routing_pb2.CancelStagedRuleSetRequest(), timeout=10)) == grpc.StatusCode.FAILED_PRECONDITION  # fmt: skip
     acme.ApplyRuleSet(routing_pb2.ApplyRuleSetRequest(source=acme_source("acme-3"), staging=routing_pb2.Staging(percent=10)), timeout=10)  # fmt: skip
     kept = acme.CancelStagedRuleSet(routing_pb2.CancelStagedRuleSetRequest(comment="no"), timeout=10)
