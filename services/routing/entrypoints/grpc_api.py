@@ -9,7 +9,9 @@ any); the operator tenant's (HAQ_TENANT) versions are the built-in ones, so only
 
 Who made a change: with authentication on, the audit's author/actor is the token's subject, and the
 request's `author`/`actor` field is ignored (a caller cannot write someone else's name into the
-audit); this holds for apply, stage, promote, cancel and rollback alike. Without authentication (local development) the request's field is kept, as before."""
+audit); this holds for apply, stage, promote, cancel and rollback alike. Without authentication (local development) the request's field is kept, as before.
+(Over ~450 lines: one servicer for the whole RoutingAdmin service, rule sets and directory alike.)
+"""
 
 from __future__ import annotations
 
