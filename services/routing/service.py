@@ -232,6 +232,12 @@ class Router:
         # A tenant without its own directory is served by the default one rather than left unowned.
         return tenant if db.has_directory(session, tenant) else self.fallback_directory
 
+    def decision_directory(self, session: Session, decision: db.RoutingDecisionRecord | None) -> str:
+        """The directory a stored decision was taken in (that of its rule set's owner)."""
+        if decision is None:
+            return self.directory_tenant(session, "")
+        return self.directory_tenant(session, decision.rule_set_tenant or decision.tenant)
+
     # --- a new complaint -------------------------------------------------------------------
 
     def on_received(self, session: Session, envelope: Envelope) -> None:
@@ -246,9 +252,6 @@ class Router:
             return
         tenant = received.complaint.tenant or self.default_tenant
         batch = session.info.setdefault("routing_batch", BatchCache())
-        if tenant not in batch.directory_tenants:
-            batch.directory_tenants[tenant] = self.directory_tenant(session, tenant)
-        directory_tenant = batch.directory_tenants[tenant]
         unscored = routing_input(received, tenant, self.accounts_of(session, tenant))
         # The tenant's pointer (and the built-in's) is read once in this transaction: the batch
         # routes each tenant by one active version (and its staged one, for the staged share).
@@ -256,6 +259,13 @@ class Router:
             session, tenant, complaint_id, unscored.channel, batch.pointers
         )
         rule_set = routed_by.rule_set
+        # The directory is the one the rule set was checked against (its owner's): a tenant that
+        # has its first teams but still inherits the built-in rules keeps the seeded directory,
+        # whose teams those rules name, rather than leaving its complaints unrouted.
+        whose = routed_by.tenant
+        if whose not in batch.directory_tenants:
+            batch.directory_tenants[whose] = self.directory_tenant(session, whose)
+        directory_tenant = batch.directory_tenants[whose]
         # The directory is read and its agents locked once per transaction (the locks hold until
         # commit, so it cannot change under the batch); loads are read fresh for every decision.
         if directory_tenant in batch.directories:
@@ -357,9 +367,7 @@ class Router:
         cid = envelope.message.complaint_id or envelope.subject
         holding = db.get_holding(session, cid)
         decision = db.get_decision(session, cid)
-        tenant = (
-            holding.tenant if holding else self.directory_tenant(session, decision.tenant if decision else "")
-        )
+        tenant = holding.tenant if holding else self.decision_directory(session, decision)
         held = (
             CaseLifecycle(status="owned", team=holding.team, owner=holding.owner)
             if holding
@@ -439,9 +447,7 @@ class Router:
         cid = msg.complaint_id or envelope.subject
         decision = db.get_decision(session, cid)
         holding = db.get_holding(session, cid)
-        tenant = (
-            holding.tenant if holding else self.directory_tenant(session, decision.tenant if decision else "")
-        )
+        tenant = holding.tenant if holding else self.decision_directory(session, decision)
         directory, loads = db.load_directory(session, tenant, lock=True)
         wanted = msg.team or (holding.team if holding else "") or (decision.team if decision else "")
         team = directory.team(wanted)

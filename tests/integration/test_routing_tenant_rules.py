@@ -292,3 +292,43 @@ def test_staging_promote_cancel_and_the_safety_refusal(
     assert confirmed.version == "builtin-3" and confirmed.active and confirmed.built_in
     # acme has its own rules: the new built-in changes nothing there.
     assert acme.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10).active == "acme-1"
+
+
+def test_a_tenant_with_its_first_team_but_the_built_in_rules_is_still_routed(
+    settings: Settings, start_service
+) -> None:
+    """Its complaints keep the seeded directory (whose teams the built-in rules name) until it
+    applies rules of its own, which then route into its own teams: never left unrouted between."""
+    start_service("routing", HAQ_AUTH_SECRET=SECRET)
+    fresh = "fresh-co"
+    admin = stub(settings, fresh, ["admin"], "fay")
+    admin.UpsertTeam(routing_pb2.UpsertTeamRequest(team=routing_pb2.Team(id="care", name="Care")), timeout=10)
+    admin.UpsertAgent(
+        routing_pb2.UpsertAgentRequest(
+            agent=routing_pb2.Agent(id="fay.agent", team="care", capacity=5, presence="online")
+        ),
+        timeout=10,
+    )
+    first = str(uuid.uuid4())
+    produce(settings, [received(first, fresh)])
+    assert wait_routed(settings, [first])[first].rule_set_version == "builtin-2"
+    decision = admin.GetDecision(routing_pb2.GetDecisionRequest(complaint_id=first), timeout=10)
+    assert (decision.tenant, decision.rule_set_tenant, decision.team) == (fresh, HOME, "general-care")
+
+    own = (
+        "version: fresh-1\ndescription: one team\n"
+        "default:\n  id: default\n  then: {team: care, priority: normal, sla_policy: default}\n"
+    )
+    applied = admin.ApplyRuleSet(
+        routing_pb2.ApplyRuleSetRequest(source=own, file_name="fresh.yaml", confirm_safety_changes=True),
+        timeout=10,
+    )
+    assert (applied.version, applied.tenant) == ("fresh-1", fresh)
+    second = str(uuid.uuid4())
+    produce(settings, [received(second, fresh)])
+    routed_second = wait_routed(settings, [second])[second]
+    assert (routed_second.rule_set_version, routed_second.team, routed_second.owner) == (
+        "fresh-1",
+        "care",
+        "fay.agent",
+    )
