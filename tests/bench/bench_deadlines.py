@@ -21,7 +21,7 @@ from sqlmodel import Session
 from services.common.db import create_tables, make_engine
 from services.escalation.adapters.db import MODELS, next_deadlines
 from services.escalation.domain import SystemClock
-from services.escalation.handlers import DeadlineFirer
+from services.escalation.service_layer.deadlines import DeadlineFirer
 
 PENDING = int(os.environ.get("HAQ_BENCH_DEADLINES", "1000000"))
 DUE_DURING_RUN = 1000

@@ -33,7 +33,7 @@ from services.escalation.adapters.db import MODELS
 from services.escalation.adapters.events import timestamp
 from services.escalation.domain import SystemClock
 from services.escalation.entrypoints.worker import lifecycle_handlers
-from services.escalation.handlers import EscalationHandlers
+from services.escalation.service_layer.handlers import EscalationHandlers
 
 COMPLAINTS = int(os.environ.get("HAQ_BENCH_ESC_COMPLAINTS", "3000"))
 BATCH = int(os.environ.get("HAQ_BENCH_ESC_BATCH", "500"))

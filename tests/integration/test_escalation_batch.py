@@ -17,7 +17,7 @@ from services.common.runtime import EventConsumer
 from services.escalation.adapters.db import MODELS, CaseBatch, StaleCase, load_case, save_case
 from services.escalation.domain import ClockName, ManualClock, stop_clock
 from services.escalation.entrypoints.worker import lifecycle_handlers
-from services.escalation.handlers import EscalationHandlers
+from services.escalation.service_layer.handlers import EscalationHandlers
 from tests.pg import isolated_schema
 from tests.unit.test_escalation_batch import CONSUMER, in_one_batch, one_at_a_time, scenario, stored
 from tests.unit.test_escalation_handlers import T0, received, routed

@@ -14,7 +14,8 @@ from services.common.db import create_tables, make_engine
 from services.common.runtime import EventConsumer
 from services.escalation.adapters.db import MODELS, StaleClock, due_cases, due_clocks, load_case, save_case
 from services.escalation.domain import ClockName, ClockState, ManualClock, stop_clock
-from services.escalation.handlers import DeadlineFirer, EscalationHandlers
+from services.escalation.service_layer.deadlines import DeadlineFirer
+from services.escalation.service_layer.handlers import EscalationHandlers
 from tests.unit.test_escalation_handlers import T0, acknowledged, outbox, received, routed
 
 pytestmark = pytest.mark.integration

@@ -43,7 +43,9 @@ from services.escalation.domain.limits import (
     text_problem,
 )
 from services.escalation.entrypoints.grpc_api import check_limits
-from services.escalation.handlers import Binder, CaseActions, EscalationHandlers
+from services.escalation.service_layer.actions import CaseActions
+from services.escalation.service_layer.handlers import EscalationHandlers
+from services.escalation.service_layer.shared import Binder
 from tests.unit.test_escalation_handlers import outbox, received, routed
 
 T0 = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)  # Monday 09:30 in Tehran, 06:00 in London

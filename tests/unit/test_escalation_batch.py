@@ -33,7 +33,10 @@ from services.escalation.adapters.db import (
 from services.escalation.adapters.events import timestamp
 from services.escalation.domain import Ladder, ManualClock, Roster, accept, request_info, stop_clock
 from services.escalation.entrypoints.worker import lifecycle_handlers
-from services.escalation.handlers import Binder, CaseActions, DeadlineFirer, EscalationHandlers
+from services.escalation.service_layer.actions import CaseActions
+from services.escalation.service_layer.deadlines import DeadlineFirer
+from services.escalation.service_layer.handlers import EscalationHandlers
+from services.escalation.service_layer.shared import Binder
 from tests.unit.test_consumer_batches import Message, Record
 from tests.unit.test_escalation_handlers import T0, acknowledged, received, routed
 

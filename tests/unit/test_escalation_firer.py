@@ -20,7 +20,9 @@ from services.common.runtime import EventConsumer
 from services.escalation.adapters.db import MODELS, load_case
 from services.escalation.adapters.directory import RoutingDirectory, StaticDirectory
 from services.escalation.domain import ClockName, ClockState, ManualClock
-from services.escalation.handlers import Binder, DeadlineFirer, EscalationHandlers
+from services.escalation.service_layer.deadlines import DeadlineFirer
+from services.escalation.service_layer.handlers import EscalationHandlers
+from services.escalation.service_layer.shared import Binder
 from tests.unit.test_escalation_handlers import outbox, received, routed
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -26,14 +26,11 @@ from services.escalation.domain import (
     request_info,
     stop_clock,
 )
-from services.escalation.handlers import (
-    Binder,
-    CaseActions,
-    DeadlineFirer,
-    EscalationHandlers,
-    GuardBlocked,
-    clocks_view,
-)
+from services.escalation.service_layer.actions import CaseActions
+from services.escalation.service_layer.deadlines import DeadlineFirer
+from services.escalation.service_layer.handlers import EscalationHandlers
+from services.escalation.service_layer.shared import Binder, GuardBlocked
+from services.escalation.service_layer.views import clocks_view
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 ACK = ClockName.ACKNOWLEDGEMENT

@@ -52,7 +52,9 @@ from ..domain import (
     share_elapsed,
     text_problem,
 )
-from ..handlers import ActionResult, Binder, CaseActions, CaseNotFound, GuardBlocked, clocks_view
+from ..service_layer.actions import ActionResult, CaseActions
+from ..service_layer.shared import Binder, CaseNotFound, GuardBlocked
+from ..service_layer.views import clocks_view
 
 DEFAULT_LIMIT = 100
 

@@ -29,7 +29,10 @@ from ..adapters.catch_up import CatchUp
 from ..adapters.directory import RoutingDirectory, StaticDirectory, load_calendars
 from ..adapters.guard import ResponseGuard
 from ..domain import POLICIES, Clock, SystemClock, with_warn_share
-from ..handlers import Binder, CaseActions, DeadlineFirer, EscalationHandlers
+from ..service_layer.actions import CaseActions
+from ..service_layer.deadlines import DeadlineFirer
+from ..service_layer.handlers import EscalationHandlers
+from ..service_layer.shared import Binder
 from ..settings import EscalationSettings, get_escalation_settings
 from .grpc_api import CaseServicer, SlaServicer
 
