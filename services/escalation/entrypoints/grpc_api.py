@@ -19,16 +19,13 @@ from typing import Any, NoReturn
 
 import grpc
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from services.common.auth import current_principal
 from services.common.auth_policy import can_see, may_act_as, tenant_scope
 from services.common.grpc_server import abort_invalid
 from services.common.pb.haq.v1 import escalation_pb2, escalation_pb2_grpc
 
-from ..adapters import db, satisfaction
 from ..adapters.events import clock_to_pb, from_timestamp, status_to_pb, timestamp
-from ..adapters.guard import GuardVerdict
 from ..domain import (
     Case,
     CaseError,
@@ -52,21 +49,22 @@ from ..domain import (
     share_elapsed,
     text_problem,
 )
-from ..service_layer.actions import ActionResult, CaseActions
+from ..service_layer import views
+from ..service_layer.actions import ActionResult, CaseActions, GuardVerdict
 from ..service_layer.shared import Binder, CaseNotFound, GuardBlocked
 from ..service_layer.views import clocks_view
 
 DEFAULT_LIMIT = 100
 
 
-def caller_scope(default_tenant: str) -> db.Scope | None:
+def caller_scope(default_tenant: str) -> views.Scope | None:
     """The clocks the caller may list: None without auth (or for a service), else their tenant
     and, for agents, their teams."""
     principal = current_principal()
     if principal is None or "service" in principal.roles:
         return None
     teams = None if principal.sees_whole_tenant() else principal.teams
-    return db.Scope(tenant_scope("", default_tenant), default_tenant, teams)
+    return views.Scope(tenant_scope("", default_tenant), default_tenant, teams)
 
 
 def visible_case(engine: Engine, complaint_id: str, default_tenant: str) -> bool:
@@ -76,11 +74,8 @@ def visible_case(engine: Engine, complaint_id: str, default_tenant: str) -> bool
     principal = current_principal()
     if principal is None:
         return True
-    with Session(engine) as session:
-        case = db.load_case(session, complaint_id)
-        facts = db.get_facts(session, complaint_id)
-        tenant = db.case_tenant(session, complaint_id, default_tenant)
-    if case is None and facts is None:
+    case, known, tenant = views.case_and_tenant(engine, complaint_id, default_tenant)
+    if not known:
         return True
     if case is None:  # received, not routed yet
         return can_see(tenant, "")
@@ -174,7 +169,7 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
             pending_transfer_to=case.transfer.to_team if case.transfer else "",
         )
 
-    def _entries(self, listings: list[db.ClockListing]) -> escalation_pb2.ListClocksResponse:
+    def _entries(self, listings: list[views.ClockListing]) -> escalation_pb2.ListClocksResponse:
         now = self.clock.now()
         return escalation_pb2.ListClocksResponse(
             entries=[
@@ -194,29 +189,27 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
         check_limits(request, context)
         if request.limit < 0:
             abort_invalid(context, "limit", "must not be negative")
-        with Session(self.engine) as session:
-            found = db.at_risk(
-                session,
-                self.clock.now(),
-                request.team,
-                request.sector,
-                request.limit or DEFAULT_LIMIT,
-                scope=caller_scope(self.default_tenant),
-            )
+        found = views.at_risk(
+            self.engine,
+            self.clock.now(),
+            request.team,
+            request.sector,
+            request.limit or DEFAULT_LIMIT,
+            caller_scope(self.default_tenant),
+        )
         return self._entries(found)
 
     def ListBreached(self, request: escalation_pb2.ListClocksRequest, context: grpc.ServicerContext) -> Any:
         check_limits(request, context)
         if request.limit < 0:
             abort_invalid(context, "limit", "must not be negative")
-        with Session(self.engine) as session:
-            found = db.breached(
-                session,
-                request.team,
-                request.sector,
-                request.limit or DEFAULT_LIMIT,
-                scope=caller_scope(self.default_tenant),
-            )
+        found = views.breached(
+            self.engine,
+            request.team,
+            request.sector,
+            request.limit or DEFAULT_LIMIT,
+            caller_scope(self.default_tenant),
+        )
         return self._entries(found)
 
     def GetCompliance(
@@ -224,9 +217,7 @@ class SlaServicer(escalation_pb2_grpc.SlaServiceServicer):
     ) -> Any:
         since = from_timestamp(request.since) if request.HasField("since") else None
         scope = caller_scope(self.default_tenant)
-        with Session(self.engine) as session:
-            rows = db.compliance(session, since, scope=scope)
-            csat = satisfaction.csat(session, since, scope=scope)
+        rows, csat = views.compliance(self.engine, since, scope)
         return escalation_pb2.GetComplianceResponse(
             csat=[
                 escalation_pb2.CsatRow(
@@ -292,8 +283,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
 
     def _case_tenant(self, complaint_id: str) -> str:
         """The tenant the complaint's ComplaintReceived named (the operator tenant when none)."""
-        with Session(self.actions.engine) as session:
-            return db.case_tenant(session, complaint_id, self.default_tenant)
+        return views.case_tenant(self.actions.engine, complaint_id, self.default_tenant)
 
     def _roster(self, request: Any) -> Roster | None:
         """The complaint's tenant's directory as last refreshed (a cache read, before the
@@ -410,8 +400,7 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         principal = current_principal()
         if principal is None or principal.sees_whole_tenant():
             return
-        with Session(self.actions.engine) as session:
-            case = db.load_case(session, request.complaint_id.strip())
+        case = views.load(self.actions.engine, request.complaint_id.strip())
         if case is not None and case.transfer is not None and not principal.sees_team(case.transfer.to_team):
             context.abort(
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -467,13 +456,8 @@ class CaseServicer(escalation_pb2_grpc.CaseServiceServicer):
         principal = current_principal()
         if principal is not None and principal.roles <= {"agent"} and agent != principal.subject:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "an agent lists only their own queue")
-        with Session(self.actions.engine) as session:
-            cases = db.queue(session, agent, request.include_resolved)
-            if principal is not None:  # the caller's tenant only
-                tenant = tenant_scope("", self.default_tenant)
-                cases = [
-                    c for c in cases if db.case_tenant(session, c.complaint_id, self.default_tenant) == tenant
-                ]
+        tenant = tenant_scope("", self.default_tenant) if principal is not None else None  # the caller's only
+        cases = views.queue(self.actions.engine, agent, request.include_resolved, tenant, self.default_tenant)
         items = []
         for case in cases:
             running = [c for c in case.clocks.values() if c.open and c.run_from is not None]
