@@ -201,15 +201,21 @@ def test_an_agent_acts_only_in_their_own_name(running: Running):
     assert code_of(lambda: cases.Accept(accept, timeout=10)) == grpc.StatusCode.PERMISSION_DENIED
 
 
-def test_rule_sets_belong_to_the_operator_tenant(running: Running):
+def test_the_built_in_rule_set_belongs_to_the_operator_tenant(running: Running):
+    """Another tenant's admin sees the built-in as inherited, but can neither read the operator's
+    own versions nor roll them back: NOT_FOUND, and the operator's active version stays."""
     other = running.stub(routing_pb2_grpc.RoutingAdminStub, "routing", OTHER_ADMIN)
-    assert code_of(
-        lambda: other.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10)
-    ) == (grpc.StatusCode.PERMISSION_DENIED)
-    rollback = routing_pb2.RollbackRuleSetRequest(to_version="builtin-1", author="x", comment="y")
-    assert code_of(lambda: other.RollbackRuleSet(rollback, timeout=10)) == grpc.StatusCode.PERMISSION_DENIED
     ours = running.stub(routing_pb2_grpc.RoutingAdminStub, "routing", ADMIN)
-    assert ours.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10).active
+    before = ours.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10)
+    assert before.active and not before.inherited
+    theirs = other.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10)
+    assert (list(theirs.versions), theirs.active, theirs.inherited) == ([], before.active, True)
+    home = routing_pb2.ListRuleSetVersionsRequest(tenant=HOME)
+    assert code_of(lambda: other.ListRuleSetVersions(home, timeout=10)) == grpc.StatusCode.NOT_FOUND
+    rollback = routing_pb2.RollbackRuleSetRequest(tenant=HOME, to_version="builtin-1", comment="y")
+    assert code_of(lambda: other.RollbackRuleSet(rollback, timeout=10)) == grpc.StatusCode.NOT_FOUND
+    after = ours.ListRuleSetVersions(routing_pb2.ListRuleSetVersionsRequest(), timeout=10)
+    assert after.active == before.active and len(after.versions) == len(before.versions)
 
 
 def test_another_tenant_cannot_read_our_directory(running: Running):
