@@ -31,8 +31,8 @@ from services.common.pb.haq.v1 import complaint_pb2, events_pb2
 from services.common.runtime import EventConsumer
 from services.escalation.adapters.db import MODELS
 from services.escalation.adapters.events import timestamp
+from services.escalation.bootstrap import lifecycle_handlers
 from services.escalation.domain import SystemClock
-from services.escalation.entrypoints.worker import lifecycle_handlers
 from services.escalation.service_layer.handlers import EscalationHandlers
 
 COMPLAINTS = int(os.environ.get("HAQ_BENCH_ESC_COMPLAINTS", "3000"))

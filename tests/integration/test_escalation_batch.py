@@ -15,8 +15,8 @@ from sqlmodel import Session
 from services.common.db import create_tables, make_engine
 from services.common.runtime import EventConsumer
 from services.escalation.adapters.db import MODELS, CaseBatch, StaleCase, load_case, save_case
+from services.escalation.bootstrap import lifecycle_handlers
 from services.escalation.domain import ClockName, ManualClock, stop_clock
-from services.escalation.entrypoints.worker import lifecycle_handlers
 from services.escalation.service_layer.handlers import EscalationHandlers
 from tests.pg import isolated_schema
 from tests.unit.test_escalation_batch import CONSUMER, in_one_batch, one_at_a_time, scenario, stored

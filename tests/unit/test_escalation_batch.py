@@ -31,8 +31,8 @@ from services.escalation.adapters.db import (
     load_case,
 )
 from services.escalation.adapters.events import timestamp
+from services.escalation.bootstrap import lifecycle_handlers
 from services.escalation.domain import Ladder, ManualClock, Roster, accept, request_info, stop_clock
-from services.escalation.entrypoints.worker import lifecycle_handlers
 from services.escalation.service_layer.actions import CaseActions
 from services.escalation.service_layer.deadlines import DeadlineFirer
 from services.escalation.service_layer.handlers import EscalationHandlers
