@@ -232,11 +232,14 @@ class Router:
         # A tenant without its own directory is served by the default one rather than left unowned.
         return tenant if db.has_directory(session, tenant) else self.fallback_directory
 
+    def _batch_directory_tenant(self, session: Session, batch: BatchCache, tenant: str) -> str:
+        if tenant not in batch.directory_tenants:
+            batch.directory_tenants[tenant] = self.directory_tenant(session, tenant)
+        return batch.directory_tenants[tenant]
+
     def decision_directory(self, session: Session, decision: db.RoutingDecisionRecord | None) -> str:
-        """The directory a stored decision was taken in (that of its rule set's owner)."""
-        if decision is None:
-            return self.directory_tenant(session, "")
-        return self.directory_tenant(session, decision.rule_set_tenant or decision.tenant)
+        """The directory of a stored decision whose holding is gone: the tenant's (or the seeded)."""
+        return self.directory_tenant(session, decision.tenant if decision else "")
 
     # --- a new complaint -------------------------------------------------------------------
 
@@ -259,24 +262,32 @@ class Router:
             session, tenant, complaint_id, unscored.channel, batch.pointers
         )
         rule_set = routed_by.rule_set
-        # The directory is the one the rule set was checked against (its owner's): a tenant that
-        # has its first teams but still inherits the built-in rules keeps the seeded directory,
-        # whose teams those rules name, rather than leaving its complaints unrouted.
-        whose = routed_by.tenant
-        if whose not in batch.directory_tenants:
-            batch.directory_tenants[whose] = self.directory_tenant(session, whose)
-        directory_tenant = batch.directory_tenants[whose]
-        # The directory is read and its agents locked once per transaction (the locks hold until
-        # commit, so it cannot change under the batch); loads are read fresh for every decision.
-        if directory_tenant in batch.directories:
-            directory = batch.directories[directory_tenant]
-            loads = db.load_agent_loads(session, directory_tenant)
-        else:
-            directory, loads = db.load_directory(session, directory_tenant, lock=True)
-            batch.directories[directory_tenant] = directory
+        # The tenant's own directory first (the seeded one for a tenant without); a tenant that
+        # inherits the built-in rules but whose directory has neither the rule's team nor the
+        # default team (its first teams, before its own rules) is routed in the directory of the
+        # rule set's owner instead, rather than left unrouted.
+        candidates = [self._batch_directory_tenant(session, batch, tenant)]
+        if routed_by.tenant != tenant:
+            owner_directory = self._batch_directory_tenant(session, batch, routed_by.tenant)
+            if owner_directory != candidates[0]:
+                candidates.append(owner_directory)
         # Scored once, with the model the batch's rule set names, before any rule is evaluated.
         complaint = scored(unscored, rule_set.triage_model)
-        decision = decide(rule_set, directory, loads, complaint, self.clock())
+        for i, directory_tenant in enumerate(candidates):
+            # The directory is read and its agents locked once per transaction (the locks hold
+            # until commit, so it cannot change under the batch); loads are read fresh each time.
+            if directory_tenant in batch.directories:
+                directory = batch.directories[directory_tenant]
+                loads = db.load_agent_loads(session, directory_tenant)
+            else:
+                directory, loads = db.load_directory(session, directory_tenant, lock=True)
+                batch.directories[directory_tenant] = directory
+            try:
+                decision = decide(rule_set, directory, loads, complaint, self.clock())
+                break
+            except LookupError:
+                if i == len(candidates) - 1:
+                    raise
         if routed_by.staged:
             decision = dataclasses.replace(
                 decision,

@@ -563,7 +563,7 @@ def test_routing_workers_seed_the_rule_set_together_on_postgres(postgres_db_url:
         assert [type(e).__name__ for e in errors] == []
         with engines[0].connect() as conn:
             versions = list(conn.execute(text("SELECT version FROM routing_rule_sets")))
-            active = list(conn.execute(text("SELECT version FROM routing_active_rule_set")))
+            active = list(conn.execute(text("SELECT version FROM routing_tenant_rule_sets")))
         assert len(versions) == 1 and active == versions
     finally:
         for e in engines:
